@@ -1,0 +1,51 @@
+# 42 Network ELT. `make demo` and `make test` set everything up themselves.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+INSTALLED := $(VENV)/.installed
+
+.PHONY: help demo test lint unit elt docs simulator db-stop clean
+
+help:
+	@echo "make demo       run the whole ELT against the simulator and an embedded PostgreSQL"
+	@echo "make test       lint (ruff, sqlfluff) and every test (unit + integration)"
+	@echo "make elt        production run (cron): extract+load the 42 API, then dbt build"
+	@echo "make docs       dbt docs generate + serve on http://127.0.0.1:8080"
+	@echo "make simulator  run the intra simulator on http://127.0.0.1:8042 (scale=network)"
+	@echo "make db-stop    stop the embedded PostgreSQL"
+
+# The virtualenv is rebuilt when pyproject.toml changes.
+$(INSTALLED): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+demo: $(INSTALLED)
+	$(PY) -m pipelines.demo
+
+test: lint unit
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint dbt_project
+
+unit: $(INSTALLED)
+	$(BIN)/pytest
+
+elt: $(INSTALLED)
+	$(PY) -m pipelines.elt
+
+docs: $(INSTALLED)
+	$(PY) -m pipelines.docs
+
+simulator: $(INSTALLED)
+	$(PY) -m intra_simulator --scale network --port 8042
+
+db-stop: $(INSTALLED)
+	$(PY) -c "from pathlib import Path; from pipelines.database import stop_embedded; print('stopped' if stop_embedded(Path('.data')) else 'not running')"
+
+clean:
+	rm -rf dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

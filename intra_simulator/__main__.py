@@ -1,0 +1,84 @@
+"""Run the simulator: ``python -m intra_simulator --scale tiny --port 8042``.
+
+Prints one line with its URL once it listens; with ``--ready-file`` it also writes
+``{"url": ..., "pid": ...}`` there, so scripts and tests can start it on port 0 and find it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+from intra_simulator.faults import Faults
+from intra_simulator.generate import SCALES, build_dataset
+from intra_simulator.oauth import App, TokenStore
+from intra_simulator.ratelimit import RateLimiter
+from intra_simulator.server import Simulator, SimulatorServer
+from intra_simulator.world import Clock, World
+
+DEFAULT_CLIENT_ID = "sim-client-id"
+DEFAULT_CLIENT_SECRET = "sim-client-secret"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m intra_simulator", description=__doc__)
+    parser.add_argument("--scale", choices=sorted(SCALES), default="tiny")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8042, help="0 picks a free port")
+    parser.add_argument(
+        "--client-id", default=os.environ.get("INTRA_SIM_CLIENT_ID", DEFAULT_CLIENT_ID)
+    )
+    parser.add_argument(
+        "--client-secret", default=os.environ.get("INTRA_SIM_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
+    )
+    parser.add_argument(
+        "--per-second", type=int, default=2, help="requests/s per app; 0 = no limit"
+    )
+    parser.add_argument(
+        "--per-hour", type=int, default=1200, help="requests/h per app; 0 = no limit"
+    )
+    parser.add_argument(
+        "--token-ttl", type=int, default=7200, help="access token lifetime, seconds"
+    )
+    parser.add_argument("--faults", default="[]", help="JSON list of fault rules (see faults.py)")
+    parser.add_argument("--ready-file", type=Path, help="write {url, pid} here once listening")
+    parser.add_argument("--verbose", action="store_true", help="log every request")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    world = World(build_dataset(args.scale, args.seed), Clock(), seed=args.seed)
+    tokens = TokenStore(ttl=args.token_ttl)
+    tokens.add_app(App(uid=args.client_id, secret=args.client_secret))
+    faults = Faults(seed=args.seed)
+    faults.set(json.loads(args.faults))
+    sim = Simulator(
+        world, tokens, RateLimiter(args.per_second, args.per_hour), faults, scale=args.scale
+    )
+    server = SimulatorServer((args.host, args.port), sim)
+    server.RequestHandlerClass.quiet = not args.verbose
+    host, port = server.server_address[:2]
+    url = f"http://{host}:{port}"
+    if args.ready_file:
+        tmp = args.ready_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"url": url, "pid": os.getpid()}))
+        tmp.replace(args.ready_file)
+    print(f"intra simulator listening on {url} (scale={args.scale}, seed={args.seed})", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        server.serve_forever()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Fault injection: the ways the real API and its network misbehave, on demand.
+
+A fault is a rule: *which* requests it applies to (a path prefix), *when* it fires (a
+probability, or the n-th matching request, optionally at most ``times`` times), and *what*
+happens. Decisions come from a random stream seeded per rule, so a test run is reproducible.
+
+Kinds:
+
+- ``status``: answer with ``status`` (500, 502 with an HTML body, 503, 504).
+- ``timeout``: wait ``delay`` seconds before answering (longer than the client's timeout).
+- ``malformed``: 200 with a body that is not valid JSON.
+- ``truncate``: announce the full ``Content-Length``, send half the body, close the connection.
+- ``duplicate``: start the page ``rows`` records early, repeating rows of the previous page.
+- ``revoke``: revoke the live tokens before handling the request (the client sees 401).
+- ``delete``: before answering, delete ``rows`` records the client has already been served on
+  an earlier page of this listing (shifts later pages for page-number pagination).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass, field
+
+KINDS = ("status", "timeout", "malformed", "truncate", "duplicate", "revoke", "delete")
+
+
+@dataclass
+class FaultRule:
+    kind: str
+    path: str = "/v2/"
+    rate: float = 0.0
+    nth: list[int] = field(default_factory=list)
+    times: int | None = None
+    status: int = 500
+    delay: float = 0.0
+    rows: int = 1
+    matched: int = 0
+    fired: int = 0
+
+    @classmethod
+    def from_dict(cls, spec: dict) -> FaultRule:
+        known = {"kind", "path", "rate", "nth", "times", "status", "delay", "rows"}
+        unknown = set(spec) - known
+        if unknown or spec.get("kind") not in KINDS:
+            raise ValueError(
+                f"bad fault rule {spec!r}: kind must be one of {KINDS}, keys {sorted(known)}"
+            )
+        return cls(**{k: v for k, v in spec.items() if k in known})
+
+
+class Faults:
+    """The active fault rules; ``pick`` says which one (if any) applies to a request."""
+
+    def __init__(self, seed: int = 42) -> None:
+        self.seed = seed
+        self.rules: list[FaultRule] = []
+        self._rngs: list[random.Random] = []
+        self._lock = threading.Lock()
+
+    def set(self, specs: list[dict]) -> None:
+        rules = [FaultRule.from_dict(spec) for spec in specs]
+        with self._lock:
+            self.rules = rules
+            self._rngs = [random.Random(f"{self.seed}:fault:{i}") for i in range(len(rules))]
+
+    def pick(self, path: str) -> FaultRule | None:
+        with self._lock:
+            for rule, rng in zip(self.rules, self._rngs, strict=True):
+                if not path.startswith(rule.path):
+                    continue
+                rule.matched += 1
+                if rule.times is not None and rule.fired >= rule.times:
+                    continue
+                if rule.matched in rule.nth or (rule.rate and rng.random() < rule.rate):
+                    rule.fired += 1
+                    return rule
+            return None
+
+    def report(self) -> list[dict]:
+        with self._lock:
+            return [
+                {"kind": r.kind, "path": r.path, "matched": r.matched, "fired": r.fired}
+                for r in self.rules
+            ]

@@ -1,0 +1,91 @@
+"""Running dbt against the same database as dlt.
+
+dbt runs as its own process, exactly as a user would run it by hand, with the connection
+passed through the variables ``dbt_project/profiles.yml`` reads (see ``Database.dbt_env``).
+Its full output goes to a log file; the caller gets the outcome per node from
+``target/run_results.json`` to print a short summary, failures first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipelines.database import Database
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+
+
+@dataclass
+class DbtResult:
+    command: str
+    returncode: int
+    seconds: float
+    log_path: Path
+    statuses: Counter = field(default_factory=Counter)
+    problems: list[str] = field(default_factory=list)  # "<status> <node>: <message>"
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def headline(self) -> str:
+        order = ("pass", "success", "warn", "error", "fail", "skipped")
+        counts = ", ".join(f"{k}={self.statuses[k]}" for k in order if self.statuses.get(k))
+        outcome = "ok" if self.ok else "FAILED"
+        return f"dbt {self.command}: {outcome} ({counts or 'no nodes'}) in {self.seconds:.1f} s"
+
+
+def dbt_executable() -> str:
+    candidate = Path(sys.executable).parent / "dbt"
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+def run_dbt(
+    database: Database,
+    command: str,
+    *args: str,
+    dbt_vars: dict | None = None,
+    log_dir: Path,
+) -> DbtResult:
+    """Run ``dbt <command>``; never raises for dbt failures, the result says what happened."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"dbt-{command}.log"
+    argv = [
+        dbt_executable(),
+        command,
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--profiles-dir",
+        str(PROJECT_DIR),
+    ]
+    if dbt_vars:
+        argv += ["--vars", json.dumps(dbt_vars)]
+    argv += list(args)
+    env = {**os.environ, **database.dbt_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    started = time.monotonic()
+    with open(log_path, "w") as log:
+        completed = subprocess.run(
+            argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_DIR, check=False
+        )
+    result = DbtResult(command, completed.returncode, time.monotonic() - started, log_path)
+    results_file = PROJECT_DIR / "target" / "run_results.json"
+    if results_file.exists() and results_file.stat().st_mtime >= time.time() - result.seconds - 1:
+        for node in json.loads(results_file.read_text()).get("results", []):
+            status = str(node.get("status"))
+            result.statuses[status] += 1
+            if status in ("error", "fail", "warn"):
+                name = node.get("unique_id", "?").split(".", 2)[-1]
+                message = (node.get("message") or "").strip().splitlines()
+                result.problems.append(f"{status.upper()} {name}: {message[0] if message else ''}")
+    if not result.ok and not result.problems:
+        tail = log_path.read_text().strip().splitlines()[-5:]
+        result.problems.extend(tail)
+    result.problems.sort(key=lambda p: not p.startswith(("ERROR", "FAIL")))
+    return result

@@ -1,0 +1,320 @@
+"""``make elt``: one production run, for cron.
+
+1. Take the run lock (a second, overlapping run exits at once with code 75).
+2. Resolve the database (configured DSN, or the embedded PostgreSQL) and the API settings
+   from dlt's config; a missing setting is named in the error.
+3. Extract and load each resource of the ``intra`` source into schema ``raw``, one dlt load
+   per resource, so a resource that fails leaves its table exactly as it was while the others
+   still land.
+4. ``dbt build``: models and their tests; an error-severity test failure fails the run.
+5. Print API calls per resource against the minimum, rows per table, seconds per stage.
+
+Exit codes: 0 all good; 1 something failed (the summary says what); 2 configuration or
+credentials to fix; 75 another run holds the lock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dlt
+from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from pipelines.database import Database, DatabaseError, resolve_database
+from pipelines.dbt_runner import run_dbt
+from pipelines.intra import SnapshotTooSmall, endpoint_request, intra
+from pipelines.intra.api import IntraApi
+from pipelines.intra.auth import InvalidCredentials
+from pipelines.intra.rate_limit import QuotaExhausted
+from pipelines.intra.settings import (
+    DEFAULT_BASE_URL,
+    DEFAULT_CURSUS_ID,
+    PAGE_SIZE,
+    REFERENCE_ENDPOINTS,
+)
+from pipelines.progress import ProgressHandler
+from pipelines.report import table
+from pipelines.run_lock import AlreadyRunning, RunLock
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_BUSY = 0, 1, 2, 75
+PIPELINE_NAME = "intra"
+RAW_SCHEMA = "raw"
+MARTS_SCHEMA = "marts"
+MARTS = (
+    "cursus",
+    "campuses",
+    "projects",
+    "campus_projects",
+    "project_sessions",
+    "coalitions",
+    "achievements",
+    "campus_achievements",
+)
+
+
+def say(message: str) -> None:
+    """One timestamped line on stdout: readable in a terminal and in cron mail alike."""
+    print(f"{datetime.now(UTC).strftime('%H:%M:%S')} {message}", flush=True)
+
+
+@dataclass
+class ResourceResult:
+    name: str
+    status: str  # "ok", or what went wrong
+    rows: int | None
+    pages: int
+    calls: int
+    outcomes: dict[str, int]
+    seconds: float
+
+    @property
+    def minimum_calls(self) -> int:
+        """The fewest calls a complete snapshot of ``rows`` records can take."""
+        return max(1, math.ceil((self.rows or 0) / PAGE_SIZE))
+
+
+def find_cause(error: BaseException, *types: type[BaseException]) -> BaseException | None:
+    """The first exception of ``types`` in an exception's cause/context chain."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, types):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def root_cause(error: BaseException) -> BaseException:
+    """The innermost exception of a chain (dlt wraps resource errors twice)."""
+    seen = set()
+    while id(error) not in seen and (error.__cause__ or error.__context__) is not None:
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return error
+
+
+def describe_error(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"[:300]
+
+
+def source_setting(key: str, default):
+    value = dlt.config.get(f"sources.intra.{key}")
+    return default if value in (None, "") else value
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines.elt", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--resources",
+        nargs="+",
+        choices=sorted(REFERENCE_ENDPOINTS),
+        default=list(REFERENCE_ENDPOINTS),
+        help="extract only these resources (default: all)",
+    )
+    parser.add_argument("--skip-dbt", action="store_true", help="extract and load only")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(os.environ.get("INTRA_ELT_DATA_DIR", ".data")),
+        help="lock, dlt state, logs and the embedded database (env INTRA_ELT_DATA_DIR)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        with RunLock(args.data_dir / "elt.lock"):
+            return Run(args).execute()
+    except AlreadyRunning as busy:
+        say(str(busy))
+        return EXIT_BUSY
+
+
+class Run:
+    """One ELT run, from settings to summary."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.data_dir: Path = args.data_dir
+        self.progress = ProgressHandler()
+        logging.getLogger("intra.progress").addHandler(self.progress)
+        logging.getLogger("intra.progress").setLevel(logging.INFO)
+        logging.getLogger("intra.progress").propagate = False
+        logging.getLogger("pgserver").setLevel(logging.WARNING)
+
+    def execute(self) -> int:
+        started = time.monotonic()
+        base_url = source_setting("base_url", DEFAULT_BASE_URL)
+        cursus_id = int(source_setting("cursus_id", DEFAULT_CURSUS_ID))
+        try:
+            database = resolve_database(self.data_dir)
+            with database.connect():
+                pass
+        except DatabaseError as error:
+            say(f"ERROR database: {error}")
+            return EXIT_CONFIG
+        try:
+            source = intra()
+        except ConfigFieldMissingException as missing:
+            fields = ", ".join(f"sources.intra.{f}" for f in missing.fields)
+            envs = ", ".join(f"SOURCES__INTRA__{f.upper()}" for f in missing.fields)
+            say(f"ERROR missing setting(s) {fields}: put them in .dlt/secrets.toml or set {envs}")
+            return EXIT_CONFIG
+        api = next(a for a in IntraApi.instances() if a.base_url == base_url.rstrip("/"))
+        say(f"start: cursus {cursus_id}, API {base_url}, {database.describe()}")
+
+        pipeline = dlt.pipeline(
+            pipeline_name=PIPELINE_NAME,
+            destination=dlt.destinations.postgres(credentials=database.dsn),
+            dataset_name=RAW_SCHEMA,
+            pipelines_dir=str(self.data_dir / "dlt"),
+        )
+        extract_started = time.monotonic()
+        results, fatal = self.extract_load(pipeline, source, api, cursus_id, database)
+        extract_seconds = time.monotonic() - extract_started
+
+        dbt_result = None
+        if fatal:
+            say(f"ERROR {fatal}")
+            say("nothing more is extracted and dbt does not run: the marts stay as they were")
+        elif self.args.skip_dbt:
+            say("dbt skipped (--skip-dbt)")
+        else:
+            dbt_result = run_dbt(
+                database, "build", dbt_vars={"cursus_id": cursus_id}, log_dir=self.data_dir / "logs"
+            )
+            say(dbt_result.headline() + f" (log: {dbt_result.log_path})")
+
+        self.print_summary(
+            results, api, dbt_result, database, extract_seconds, time.monotonic() - started
+        )
+        if fatal and isinstance(fatal, InvalidCredentials):
+            return EXIT_CONFIG
+        failed = (
+            fatal or any(r.status != "ok" for r in results) or (dbt_result and not dbt_result.ok)
+        )
+        say("done: FAILED" if failed else "done: ok")
+        return EXIT_FAILED if failed else EXIT_OK
+
+    def extract_load(self, pipeline, source, api: IntraApi, cursus_id: int, database: Database):
+        """One dlt load per resource; returns the results and a fatal error, if any."""
+        results: list[ResourceResult] = []
+        for name in self.args.resources:
+            path = api.url_path(endpoint_request(REFERENCE_ENDPOINTS[name], cursus_id)[0])
+            calls_before, outcomes_before = api.stats.calls(path), api.stats.outcomes(path)
+            started = time.monotonic()
+            status, fatal = "ok", None
+            try:
+                pipeline.run(source.with_resources(name))
+            except PipelineStepFailed as error:
+                fatal = find_cause(error, InvalidCredentials, QuotaExhausted)
+                cause = fatal or find_cause(error, SnapshotTooSmall) or root_cause(error)
+                status = f"failed in {error.step}: {describe_error(cause)}"
+            self.progress.clear()
+            outcomes = {
+                k: v - outcomes_before.get(k, 0)
+                for k, v in api.stats.outcomes(path).items()
+                if v - outcomes_before.get(k, 0)
+            }
+            result = ResourceResult(
+                name=name,
+                status=status,
+                rows=self.count_rows(database, RAW_SCHEMA, name),
+                pages=self.progress.pages_of(name),
+                calls=api.stats.calls(path) - calls_before,
+                outcomes=outcomes,
+                seconds=time.monotonic() - started,
+            )
+            results.append(result)
+            if fatal:
+                result.status = f"stopped: {type(fatal).__name__}"
+                return results, fatal
+            say(
+                f"{'ERROR ' if status != 'ok' else ''}{name}: {status}, {result.rows} rows in "
+                f"raw.{name}, {result.calls} calls (minimum {result.minimum_calls}), "
+                f"{result.seconds:.1f} s"
+            )
+        return results, None
+
+    @staticmethod
+    def count_rows(database: Database, schema: str, table: str) -> int | None:
+        with database.connect() as connection, connection.cursor() as cursor:
+            cursor.execute("select to_regclass(%s)", (f"{schema}.{table}",))
+            if cursor.fetchone()[0] is None:
+                return None
+            cursor.execute(f'select count(*) from "{schema}"."{table}"')
+            return cursor.fetchone()[0]
+
+    def print_summary(self, results, api, dbt_result, database, extract_s: float, total_s: float):
+        rows = []
+        for r in results:
+            server_errors = sum(v for k, v in r.outcomes.items() if k.startswith("5"))
+            rows.append(
+                [
+                    r.name,
+                    "-" if r.rows is None else r.rows,
+                    r.pages,
+                    r.calls,
+                    r.minimum_calls,
+                    r.outcomes.get("429", 0),
+                    server_errors,
+                    f"{r.seconds:.1f}",
+                    r.status,
+                ]
+            )
+        token_calls = api.stats.calls("/oauth/token")
+        rows.append(["(token)", "", "", token_calls, 1, "", "", "", ""])
+        rows.append(
+            [
+                "total",
+                sum(r.rows or 0 for r in results),
+                sum(r.pages for r in results),
+                sum(r.calls for r in results) + token_calls,
+                sum(r.minimum_calls for r in results) + 1,
+                api.stats.total("429"),
+                sum(v for r in results for k, v in r.outcomes.items() if k.startswith("5")),
+                f"{extract_s:.1f}",
+                "",
+            ]
+        )
+        header = [
+            "resource",
+            "rows",
+            "pages",
+            "calls",
+            "minimum",
+            "429",
+            "5xx",
+            "seconds",
+            "status",
+        ]
+        print(f"\nextract + load from {api.base_url}")
+        print("\n".join(table(header, rows)))
+        if dbt_result is not None:
+            print(dbt_result.headline())
+            for problem in dbt_result.problems[:20]:
+                print(f"  {problem}")
+        counts = [[name, self.count_rows(database, MARTS_SCHEMA, name)] for name in MARTS]
+        print(f"tables in schema {MARTS_SCHEMA}")
+        print(
+            "\n".join(table(["table", "rows"], [[n, "-" if c is None else c] for n, c in counts]))
+        )
+        dbt_s = dbt_result.seconds if dbt_result else 0.0
+        print(f"seconds: extract+load {extract_s:.1f}, dbt {dbt_s:.1f}, total {total_s:.1f}\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""Authenticated, rate-limited, keyset-paginated access to the 42 API.
+
+One ``IntraApi`` exists per (base URL, application) in a process, because the API's limits
+belong to the application: every resource of every source built in this process shares its
+session, token and rate limiter. ``IntraApi.shared`` hands out that instance.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from typing import ClassVar
+
+from dlt.sources.helpers.rest_client import RESTClient
+
+from pipelines.intra.auth import IntraOAuth2
+from pipelines.intra.paginator import IdKeysetPaginator
+from pipelines.intra.rate_limit import RateLimiter
+from pipelines.intra.transport import CallStats, build_session
+
+progress_log = logging.getLogger("intra.progress")
+
+
+def clean_keys(record: dict) -> dict:
+    """``{"alumni?": x}`` -> ``{"is_alumni": x}``: dlt would name that column ``alumnix``."""
+    if not any(key.endswith("?") for key in record):
+        return record
+    return {
+        (f"is_{key[:-1]}" if key.endswith("?") else key): value for key, value in record.items()
+    }
+
+
+class IntraApi:
+    _shared: ClassVar[dict[tuple[str, str], IntraApi]] = {}
+    _shared_lock = threading.Lock()
+
+    def __init__(
+        self,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        requests_per_second: float,
+        requests_per_hour: int,
+        page_size: int = 100,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.page_size = page_size
+        self.stats = CallStats()
+        self.limiter = RateLimiter(requests_per_second, requests_per_hour)
+        session = build_session(self.limiter, self.stats)
+        self.auth = IntraOAuth2(
+            access_token_url=f"{self.base_url}/oauth/token",
+            client_id=client_id,
+            client_secret=client_secret,
+            access_token_request_data={"scope": "public"},
+            default_token_expiration=7200,
+            session=session,
+        )
+        self.client = RESTClient(
+            base_url=f"{self.base_url}/v2", auth=self.auth, session=session, data_selector="$"
+        )
+
+    @classmethod
+    def shared(cls, base_url: str, client_id: str, client_secret: str, **limits) -> IntraApi:
+        """The process-wide instance for this API and application."""
+        key = (base_url.rstrip("/"), client_id)
+        with cls._shared_lock:
+            if key not in cls._shared:
+                cls._shared[key] = cls(base_url, client_id, client_secret, **limits)
+            return cls._shared[key]
+
+    @classmethod
+    def instances(cls) -> list[IntraApi]:
+        with cls._shared_lock:
+            return list(cls._shared.values())
+
+    def url_path(self, path: str) -> str:
+        """The request path of an endpoint, as the call statistics key it."""
+        return f"/v2/{path.lstrip('/')}"
+
+    def pages(self, resource: str, path: str, params: dict | None = None) -> Iterator[list[dict]]:
+        """Every record of a listing, a page at a time, with progress events."""
+        paginator = IdKeysetPaginator(self.page_size)
+        for page in self.client.paginate(path, params=dict(params or {}), paginator=paginator):
+            progress_log.info(
+                "%s: page %d/%s",
+                resource,
+                paginator.pages,
+                paginator.expected_pages,
+                extra={
+                    "resource": resource,
+                    "page": paginator.pages,
+                    "pages": paginator.expected_pages,
+                    "records": paginator.records,
+                    "total": paginator.expected_total,
+                    "rate": self.limiter.calls_per_second(),
+                },
+            )
+            yield [clean_keys(record) for record in page]

@@ -1,0 +1,101 @@
+"""OAuth2 client credentials for the 42 API, on top of dlt's ``OAuth2ClientCredentials``.
+
+dlt's class obtains a token and renews it when its own clock says it expired. The 42 API
+(Doorkeeper) needs three more things, added here:
+
+- **Token reuse.** Asking for a token while one is alive returns *the same* token with its
+  remaining ``expires_in``. So we renew ``REFRESH_MARGIN`` seconds early, and if the server
+  hands back the token we already hold, we keep it until it really expires.
+- **One re-auth on a 401 mid-run.** A token can be revoked, or expire by the server's clock
+  before ours. A 401 whose ``WWW-Authenticate`` says ``invalid_token`` makes us fetch a new
+  token and resend that request once.
+- **A clear error for bad credentials.** ``invalid_client`` (wrong or expired secret) stops
+  the run with a message naming the settings to fix; the secret itself is never printed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+
+from dlt.common.configuration import configspec
+from dlt.sources.helpers.rest_client.auth import OAuth2ClientCredentials
+from requests import PreparedRequest, Response
+
+REFRESH_MARGIN = 60
+
+
+class InvalidCredentials(Exception):
+    """The token endpoint refused the client id/secret."""
+
+
+CREDENTIALS_HELP = (
+    "Set sources.intra.client_id and sources.intra.client_secret in .dlt/secrets.toml, or the "
+    "environment variables SOURCES__INTRA__CLIENT_ID and SOURCES__INTRA__CLIENT_SECRET. "
+    "Application secrets expire: check the application's page on the intra and rotate it."
+)
+
+
+@configspec
+class IntraOAuth2(OAuth2ClientCredentials):
+    """Client credentials with early refresh, token-reuse awareness and one re-auth on 401."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._lock = threading.Lock()
+        self._expires_at = 0.0  # time.monotonic() deadline for the current token
+        self.secret_valid_until: datetime | None = None
+
+    def is_token_expired(self) -> bool:
+        return time.monotonic() >= self._expires_at
+
+    def __call__(self, request: PreparedRequest) -> PreparedRequest:
+        with self._lock:
+            if self.access_token is None or self.is_token_expired():
+                self.obtain_token()
+            token = self.access_token
+        request.headers["Authorization"] = f"Bearer {token}"
+        request.register_hook("response", self._reauth_once)
+        return request
+
+    def obtain_token(self) -> None:
+        response = self.session.post(self.access_token_url, **self.build_access_token_request())
+        if response.status_code in (400, 401) and "invalid_client" in response.text:
+            raise InvalidCredentials(
+                f"The 42 API at {self.access_token_url} refused the client credentials "
+                f"({response.status_code} invalid_client). {CREDENTIALS_HELP}"
+            )
+        response.raise_for_status()
+        payload = response.json()
+        token = str(payload["access_token"])
+        expires_in = int(payload.get("expires_in") or self.default_token_expiration)
+        now = time.monotonic()
+        if token == self.access_token:
+            # The server reused our token: no new one exists before this one dies.
+            self._expires_at = now + expires_in + 1
+        else:
+            self._expires_at = now + max(expires_in - REFRESH_MARGIN, expires_in / 2)
+        self.access_token = token
+        until = payload.get("secret_valid_until")
+        self.secret_valid_until = datetime.fromtimestamp(until, UTC) if until else None
+
+    def _reauth_once(self, response: Response, **kwargs) -> Response:
+        """Response hook: on 401 invalid_token, get a fresh token and resend once."""
+        if response.status_code != 401 or getattr(response.request, "_intra_reauthed", False):
+            return response
+        if "invalid_token" not in response.headers.get("WWW-Authenticate", ""):
+            return response
+        failed = (response.request.headers.get("Authorization") or "")[len("Bearer ") :]
+        with self._lock:
+            if failed == self.access_token:  # nobody has replaced it yet
+                self._expires_at = 0.0
+                self.obtain_token()
+            token = self.access_token
+        retry = response.request.copy()
+        retry.headers["Authorization"] = f"Bearer {token}"
+        retry._intra_reauthed = True  # type: ignore[attr-defined]
+        response.close()
+        resent = response.connection.send(retry, **kwargs)
+        resent.history.append(response)
+        return resent

@@ -1,0 +1,144 @@
+"""What the ``intra`` source extracts, and the raw tables it lands in.
+
+Every resource is one API endpoint. The column hints below are the contract of the ``raw``
+schema that dbt's staging models read: dlt would otherwise leave out a column whose values
+are all null in the first load, or guess a type from the first values it sees. Nested objects
+and lists stay ``json`` (``jsonb`` in PostgreSQL): the source uses ``max_table_nesting=0``.
+Keys the API ends with ``?`` (``alumni?``) land as ``is_<name>`` (``is_alumni``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DEFAULT_BASE_URL = "https://api.intra.42.fr"
+DEFAULT_CURSUS_ID = 21
+# The API's page size ceiling: every page costs one call, so always ask for the largest.
+PAGE_SIZE = 100
+# The documented default limits of an application; the client learns the real ones from the
+# X-Secondly-RateLimit-Limit / X-Hourly-RateLimit-Limit headers of the first response.
+REQUESTS_PER_SECOND = 2
+REQUESTS_PER_HOUR = 1200
+# A full snapshot that comes back smaller than this share of the previous one is refused
+# rather than allowed to wipe the table (an API glitch returning [] must not empty campuses).
+MIN_SNAPSHOT_RATIO = 0.5
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One API listing and the raw table it lands in."""
+
+    path: str  # relative to /v2, may contain {cursus_id}
+    columns: dict[str, str]  # raw column -> dlt data type
+    params: dict[str, str] = field(default_factory=dict)  # values may contain {cursus_id}
+    description: str = ""
+
+
+TIMESTAMPS = {"created_at": "timestamp", "updated_at": "timestamp"}
+
+REFERENCE_ENDPOINTS: dict[str, Endpoint] = {
+    "cursus": Endpoint(
+        path="cursus",
+        description="every cursus (76 on the real network); the marts keep the configured one",
+        columns={
+            "id": "bigint",
+            "created_at": "timestamp",
+            "name": "text",
+            "slug": "text",
+            "kind": "text",
+        },
+    ),
+    "campus": Endpoint(
+        path="campus",
+        description="every campus, active or not; the marts keep active and public ones",
+        columns={
+            "id": "bigint",
+            "name": "text",
+            "time_zone": "text",
+            "language": "json",
+            "users_count": "bigint",
+            "vogsphere_id": "bigint",
+            "country": "text",
+            "address": "text",
+            "zip": "text",
+            "city": "text",
+            "website": "text",
+            "facebook": "text",
+            "twitter": "text",
+            "active": "bool",
+            "public": "bool",
+            "email_extension": "text",
+            "default_hidden_phone": "bool",
+            "endpoint": "json",
+        },
+    ),
+    "projects": Endpoint(
+        path="cursus/{cursus_id}/projects",
+        description="projects of the cursus, with their campuses and sessions nested",
+        columns={
+            "id": "bigint",
+            "name": "text",
+            "slug": "text",
+            "difficulty": "bigint",
+            "parent": "json",
+            "children": "json",
+            "attachments": "json",
+            **TIMESTAMPS,
+            "exam": "bool",
+            "git_id": "bigint",
+            "repository": "text",
+            "recommendation": "text",
+            "cursus": "json",
+            "campus": "json",
+            "videos": "json",
+            "project_sessions": "json",
+        },
+    ),
+    "achievements": Endpoint(
+        path="achievements",
+        description="every achievement; `campus` lists the names of the campuses offering it",
+        columns={
+            "id": "bigint",
+            "name": "text",
+            "description": "text",
+            "tier": "text",
+            "kind": "text",
+            "visible": "bool",
+            "image": "text",
+            "nbr_of_success": "bigint",
+            "users_url": "text",
+            "achievements": "json",
+            "campus": "json",
+            "parent": "json",
+            "title": "json",
+        },
+    ),
+    "blocs": Endpoint(
+        path="blocs",
+        params={"filter[cursus_id]": "{cursus_id}"},
+        description="coalition blocs of the cursus, one per campus, with their coalitions nested",
+        columns={
+            "id": "bigint",
+            "campus_id": "bigint",
+            "cursus_id": "bigint",
+            "squad_size": "bigint",
+            **TIMESTAMPS,
+            "coalitions": "json",
+        },
+    ),
+}
+
+
+def column_hints(columns: dict[str, str]) -> dict[str, dict]:
+    """dlt column hints from ``{name: data_type}``.
+
+    ``id`` is the non-null primary key, and ``unique``: dlt then creates a UNIQUE constraint
+    (and its index) in PostgreSQL, so a snapshot holding a duplicate id fails to load instead
+    of publishing it, and merges find rows by id through the index.
+    """
+    hints = {
+        name: {"data_type": data_type, "nullable": True} for name, data_type in columns.items()
+    }
+    if "id" in hints:
+        hints["id"].update(nullable=False, primary_key=True, unique=True)
+    return hints

@@ -1,0 +1,102 @@
+"""The HTTP session every request of the source goes through.
+
+It is dlt's retrying ``requests`` client (``dlt.sources.helpers.requests.Client``: retries 429,
+5xx, timeouts and dropped connections with exponential backoff, honouring ``Retry-After``, as
+set by ``[runtime] request_*`` in ``.dlt/config.toml``) with one transport adapter mounted that
+does what dlt does not:
+
+- waits for the process-wide ``RateLimiter`` before *every* attempt, retries included;
+- teaches the limiter the limits the server announces in its headers;
+- turns a 429 that means "hourly quota spent" (a long ``Retry-After`` or
+  ``X-Hourly-RateLimit-Remaining: 0``) into ``QuotaExhausted`` rather than a long sleep;
+- counts attempts per path and status, so the run can report API calls per resource.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+from dlt.sources.helpers.requests import Client
+from requests import PreparedRequest, Response, Session
+from requests.adapters import HTTPAdapter
+
+from pipelines.intra.rate_limit import QuotaExhausted, RateLimiter
+
+USER_AGENT = "intra-elt/0.1 (dlt)"
+# A Retry-After longer than this means the hourly budget is spent: stop instead of sleeping.
+LONG_RETRY_AFTER = 60
+
+
+class CallStats:
+    """Thread-safe counters of HTTP attempts, by URL path and outcome."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.by_path: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+
+    def count(self, path: str, outcome: str) -> None:
+        with self._lock:
+            self.by_path[path][outcome] += 1
+
+    def calls(self, path: str | None = None) -> int:
+        with self._lock:
+            paths = [path] if path is not None else list(self.by_path)
+            return sum(sum(self.by_path[p].values()) for p in paths if p in self.by_path)
+
+    def outcomes(self, path: str) -> dict[str, int]:
+        with self._lock:
+            return dict(self.by_path.get(path, {}))
+
+    def total(self, outcome: str) -> int:
+        with self._lock:
+            return sum(counts.get(outcome, 0) for counts in self.by_path.values())
+
+
+def _retry_after(response: Response) -> float | None:
+    try:
+        return float(response.headers["Retry-After"])
+    except (KeyError, ValueError):
+        return None
+
+
+class ThrottledAdapter(HTTPAdapter):
+    """Rate limiting and call accounting at the transport level, under dlt's retries."""
+
+    def __init__(self, limiter: RateLimiter, stats: CallStats, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.limiter = limiter
+        self.stats = stats
+
+    def send(self, request: PreparedRequest, **kwargs) -> Response:
+        path = urlsplit(request.url).path
+        self.limiter.acquire()
+        try:
+            response = super().send(request, **kwargs)
+        except Exception:
+            self.stats.count(path, "error")
+            raise
+        self.stats.count(path, str(response.status_code))
+        self.limiter.observe(response.headers)
+        if response.status_code == 429:
+            wait = _retry_after(response)
+            hourly_spent = response.headers.get("X-Hourly-RateLimit-Remaining") == "0"
+            if hourly_spent or (wait is not None and wait > LONG_RETRY_AFTER):
+                seconds = wait if wait is not None else 3600
+                raise QuotaExhausted(datetime.now(UTC) + timedelta(seconds=seconds))
+            self.limiter.pause(wait if wait is not None else 1.0)
+        return response
+
+
+def build_session(limiter: RateLimiter, stats: CallStats) -> Session:
+    """A dlt retrying session (settings from ``[runtime]``) with the throttled adapter."""
+    client = Client(raise_for_status=False)
+    client.configure()  # request_timeout, request_max_attempts, backoff from dlt config
+    session = client.session
+    adapter = ThrottledAdapter(limiter, stats, pool_maxsize=8)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = USER_AGENT
+    return session

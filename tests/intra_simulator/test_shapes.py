@@ -1,0 +1,138 @@
+"""Every object the simulator serves has the keys, nesting and value types of real payloads.
+
+The real payloads are in tests/fixtures/intra_samples. For each object type we collect, over
+all objects, the JSON types seen at every path (``campus[].language.id`` -> {integer}); the
+simulated objects must show exactly the same paths, and at each path only types the real data
+shows too, except for the few quirks the real data has but these samples happen not to show
+(each listed with its source).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from intra_simulator.generate import build_dataset
+from intra_simulator.world import Clock, World
+
+SAMPLES = Path(__file__).parent.parent / "fixtures" / "intra_samples"
+TYPE_NAMES = {
+    dict: "object",
+    list: "array",
+    str: "string",
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+}
+
+# Quirks of the real data that these samples do not show.
+DOCUMENTED_EXTRAS = {
+    # reference-system.md §5: 52 cursus-21 projects have a null slug (and a null difficulty).
+    ("projects", "slug"): {"null"},
+}
+
+
+def signature(objects: list, path: str = "") -> dict[str, set[str]]:
+    seen: dict[str, set[str]] = defaultdict(set)
+
+    def walk(value: object, where: str) -> None:
+        seen[where].add("null" if value is None else TYPE_NAMES[type(value)])
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{where}.{key}" if where else key)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item, f"{where}[]")
+
+    for obj in objects:
+        walk(obj, path)
+    return seen
+
+
+def load_samples(pattern: str) -> list[dict]:
+    objects: list[dict] = []
+    for file in sorted(SAMPLES.glob(pattern)):
+        objects.extend(json.loads(file.read_text()))
+    return objects
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    return World(build_dataset("network", seed=42), Clock())
+
+
+@pytest.mark.parametrize(
+    ("collection", "pattern"),
+    [
+        ("campus", "campus_page_1.json"),
+        ("cursus", "cursus_page_1.json"),
+        ("projects", "projects_page_*.json"),
+        ("achievements", "achievements_page_*.json"),
+        ("coalitions", "coalitions_sample.json"),
+    ],
+)
+def test_simulated_objects_have_the_shape_of_real_ones(
+    world: World, collection: str, pattern: str
+) -> None:
+    real = signature(load_samples(pattern))
+    simulated = signature(world.dump(collection))
+
+    assert set(simulated) == set(real), "paths differ from the real payloads"
+    for path, types in simulated.items():
+        allowed = real[path] | DOCUMENTED_EXTRAS.get((collection, path), set())
+        assert types <= allowed, f"{collection}.{path}: simulated {types}, real {real[path]}"
+
+
+def test_blocs_nest_full_coalitions(world: World) -> None:
+    """No bloc sample exists; intra-api.md §5 documents the shape."""
+    coalition_shape = signature(load_samples("coalitions_sample.json"), "coalitions[]")
+    blocs = signature(world.dump("blocs"))
+    expected_top = {
+        "id",
+        "campus_id",
+        "cursus_id",
+        "squad_size",
+        "created_at",
+        "updated_at",
+        "coalitions",
+    }
+    assert {p for p in blocs if p and "." not in p and "[" not in p} == expected_top
+    nested = {p: t for p, t in blocs.items() if p.startswith("coalitions[]")}
+    assert set(nested) == set(coalition_shape)
+    for path, types in nested.items():
+        assert types <= coalition_shape[path]
+    assert blocs["squad_size"] <= {"integer", "null"}
+
+
+def test_timestamps_look_like_the_api(world: World) -> None:
+    stamps = [p["updated_at"] for p in world.dump("projects")]
+    assert all(len(s) == 24 and s.endswith("Z") and s[19] == "." for s in stamps)
+
+
+def test_quirks_are_present(world: World) -> None:
+    projects = [p for p in world.dump("projects") if any(c["id"] == 21 for c in p["cursus"])]
+    campuses = world.dump("campus")
+    kept = {c["id"] for c in campuses if c["active"] and c["public"]}
+    names = {c["name"] for c in campuses}
+
+    assert 500 <= len(projects) <= 560, "about 540 projects in cursus 21"
+    assert sum(p["slug"] is None for p in projects) >= 40, "null slugs"
+    assert any(not {c["id"] for c in p["campus"]} & kept for p in projects), (
+        "projects only at dropped campuses"
+    )
+    assert any(not c["active"] for c in campuses) and any(
+        c["active"] and not c["public"] for c in campuses
+    )
+    achievement_names = {n for a in world.dump("achievements") for n in a["campus"]}
+    assert any(n != n.strip() for n in achievement_names), "names with trailing spaces"
+    assert achievement_names - names - {n + " " for n in names}, "names matching no campus"
+    slugs = [c["slug"] for c in world.dump("coalitions")]
+    assert slugs.count("analysts") == 2
+    colors = [c["color"] for c in world.dump("coalitions")]
+    assert any(not c.startswith("#") for c in colors)
+    assert 55 <= len(campuses) <= 80 and len(world.dump("cursus")) == 76
+    assert 1000 <= len(world.dump("achievements")) <= 1300
+    assert 300 <= len(world.dump("coalitions")) <= 400
