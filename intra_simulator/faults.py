@@ -1,8 +1,9 @@
 """Fault injection: the ways the real API and its network misbehave, on demand.
 
 A fault is a rule: *which* requests it applies to (a path prefix), *when* it fires (a
-probability, or the n-th matching request, optionally at most ``times`` times), and *what*
-happens. Decisions come from a random stream seeded per rule, so a test run is reproducible.
+probability, the n-th matching requests, or every one after the ``after``-th; at most
+``times`` times), and *what* happens. Decisions come from a random stream seeded per rule,
+so a test run is reproducible.
 
 Kinds:
 
@@ -31,6 +32,7 @@ class FaultRule:
     path: str = "/v2/"
     rate: float = 0.0
     nth: list[int] = field(default_factory=list)
+    after: int | None = None
     times: int | None = None
     status: int = 500
     delay: float = 0.0
@@ -40,7 +42,7 @@ class FaultRule:
 
     @classmethod
     def from_dict(cls, spec: dict) -> FaultRule:
-        known = {"kind", "path", "rate", "nth", "times", "status", "delay", "rows"}
+        known = {"kind", "path", "rate", "nth", "after", "times", "status", "delay", "rows"}
         unknown = set(spec) - known
         if unknown or spec.get("kind") not in KINDS:
             raise ValueError(
@@ -72,7 +74,12 @@ class Faults:
                 rule.matched += 1
                 if rule.times is not None and rule.fired >= rule.times:
                     continue
-                if rule.matched in rule.nth or (rule.rate and rng.random() < rule.rate):
+                persistent = rule.after is not None and rule.matched > rule.after
+                if (
+                    persistent
+                    or rule.matched in rule.nth
+                    or (rule.rate and rng.random() < rule.rate)
+                ):
                     rule.fired += 1
                     return rule
             return None

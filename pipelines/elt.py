@@ -76,10 +76,12 @@ class ResourceResult:
     outcomes: dict[str, int]
     seconds: float
 
+    page_size: int = PAGE_SIZE
+
     @property
     def minimum_calls(self) -> int:
         """The fewest calls a complete snapshot of ``rows`` records can take."""
-        return max(1, math.ceil((self.rows or 0) / PAGE_SIZE))
+        return max(1, math.ceil((self.rows or 0) / self.page_size))
 
 
 def find_cause(error: BaseException, *types: type[BaseException]) -> BaseException | None:
@@ -237,6 +239,7 @@ class Run:
                 calls=api.stats.calls(path) - calls_before,
                 outcomes=outcomes,
                 seconds=time.monotonic() - started,
+                page_size=api.page_size,
             )
             results.append(result)
             if fatal:

@@ -46,6 +46,7 @@ def intra(
     requests_per_second: float = REQUESTS_PER_SECOND,
     requests_per_hour: int = REQUESTS_PER_HOUR,
     min_snapshot_ratio: float = MIN_SNAPSHOT_RATIO,
+    page_size: int = PAGE_SIZE,
 ) -> list[DltResource]:
     """The 42 API's reference data for one cursus.
 
@@ -58,14 +59,19 @@ def intra(
         requests_per_hour: starting assumption for the hourly limit.
         min_snapshot_ratio: refuse a snapshot smaller than this share of the previous one
             (set ``SOURCES__INTRA__MIN_SNAPSHOT_RATIO=0`` for one run to accept a real shrink).
+        page_size: records per request; 100 is the API's maximum and costs the fewest calls.
     """
+    if not 1 <= page_size <= PAGE_SIZE:
+        raise ValueError(
+            f"sources.intra.page_size must be between 1 and {PAGE_SIZE}, not {page_size}"
+        )
     api = IntraApi.shared(
         base_url,
         client_id,
         client_secret,
         requests_per_second=requests_per_second,
         requests_per_hour=requests_per_hour,
-        page_size=PAGE_SIZE,
+        page_size=page_size,
     )
     return [
         snapshot_resource(api, name, endpoint, cursus_id, min_snapshot_ratio)
@@ -87,8 +93,9 @@ def snapshot_resource(
     path, params = endpoint_request(endpoint, cursus_id)
 
     def snapshot() -> Iterator[list[dict]]:
-        state = dlt.current.resource_state()
-        previous = state.get("snapshot_rows")
+        # Source-level state: dlt resets a resource's own state on every "replace" load.
+        sizes = dlt.current.source_state().setdefault("snapshot_rows", {})
+        previous = sizes.get(name)
         rows = 0
         for page in api.pages(name, path, params):
             rows += len(page)
@@ -100,7 +107,7 @@ def snapshot_resource(
                 "API fault than real deletions). If the shrink is real, run once with "
                 "SOURCES__INTRA__MIN_SNAPSHOT_RATIO=0."
             )
-        state["snapshot_rows"] = rows
+        sizes[name] = rows
 
     return dlt.resource(
         snapshot,

@@ -1,0 +1,14 @@
+{#
+    Fails for every combination of the given columns that occurs more than once.
+    (dbt_utils has this test; hub packages cannot be installed here.)
+#}
+{% test unique_combination_of_columns(model, combination_of_columns) %}
+
+select
+    {{ combination_of_columns | join(', ') }},
+    count(*) as occurrences
+from {{ model }}
+group by {{ combination_of_columns | join(', ') }}
+having count(*) > 1
+
+{% endtest %}

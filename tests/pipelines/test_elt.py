@@ -1,0 +1,137 @@
+"""The whole ELT, as cron runs it, against the simulator over HTTP and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import fcntl
+import math
+
+import pytest
+
+from intra_simulator.control import SimulatorProcess
+from pipelines.elt import MARTS
+from pipelines.intra.settings import REFERENCE_ENDPOINTS
+from tests.pipelines.oracle import MART_COLUMNS, expected_marts, unmatched_campus_names
+
+pytestmark = pytest.mark.integration
+
+RAW_TABLES = [f"raw.{name}" for name in REFERENCE_ENDPOINTS]
+
+
+@pytest.fixture
+def sim():
+    with SimulatorProcess("tiny", 42) as process:
+        yield process
+
+
+def mart_rows(elt, table: str) -> set[tuple]:
+    return set(elt.query(f"select {', '.join(MART_COLUMNS[table])} from marts.{table}"))
+
+
+def everything(elt) -> dict[str, list[tuple]]:
+    return {t: elt.table(t) for t in [*RAW_TABLES, *(f"marts.{m}" for m in MARTS)]}
+
+
+def assert_marts_match_oracle(elt, sim) -> None:
+    for table, rows in expected_marts(sim.admin).items():
+        assert mart_rows(elt, table) == rows, f"marts.{table} differs from the oracle"
+
+
+def test_a_full_run_matches_the_oracle_in_minimum_calls_and_a_second_run_changes_nothing(
+    sim, make_elt
+) -> None:
+    elt = make_elt(sim)
+    first = elt.run()
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert_marts_match_oracle(elt, sim)
+
+    served = sim.admin.stats()["by_path"]
+    for name, endpoint in REFERENCE_ENDPOINTS.items():
+        path = "/v2/" + endpoint.path.format(cursus_id=21)
+        rows = elt.query(f"select count(*) from raw.{name}")[0][0]
+        assert served[path] == {"200": max(1, math.ceil(rows / 100))}, f"{name}: minimum calls"
+    assert served["/oauth/token"] == {"200": 1}
+    dropped = "select count(*) from intermediate.int_achievement_campuses__matched"
+    assert elt.query(dropped + " where campus_id is null") == [(unmatched_campus_names(sim.admin),)]
+
+    before = everything(elt)
+    second = elt.run()
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert everything(elt) == before, "a second run over unchanged data changes nothing"
+
+
+def test_a_run_cut_short_mid_extract_replaces_nothing(sim, make_elt) -> None:
+    elt = make_elt(sim)
+    small_pages = {"SOURCES__INTRA__PAGE_SIZE": "5"}
+    assert elt.run(**small_pages).returncode == 0
+    before = everything(elt)
+
+    project = next(p for p in sim.admin.dump("projects") if any(c["id"] == 21 for c in p["cursus"]))
+    sim.admin.update("projects", project["id"], {"name": "Renamed while the API breaks"})
+    sim.admin.faults(
+        {"kind": "status", "status": 500, "path": "/v2/cursus/21/projects", "after": 1}
+    )
+    broken = elt.run(**small_pages)
+    sim.admin.clear_faults()
+
+    assert broken.returncode == 1
+    assert "ERROR projects: failed in extract" in broken.stdout
+    after = everything(elt)
+    assert after["raw.projects"] == before["raw.projects"], "the partial snapshot replaced nothing"
+    assert after["marts.projects"] == before["marts.projects"]
+    assert after["marts.campus_projects"] == before["marts.campus_projects"]
+
+    healed = elt.run(**small_pages)
+    assert healed.returncode == 0, healed.stdout
+    assert_marts_match_oracle(elt, sim)
+    assert "Renamed while the API breaks" in {row[1] for row in mart_rows(elt, "projects")}
+
+
+def test_a_snapshot_that_shrinks_too_much_is_refused_until_accepted(sim, make_elt) -> None:
+    elt = make_elt(sim)
+    assert elt.run("--skip-dbt").returncode == 0
+    before = elt.table("raw.achievements")
+    for achievement in sim.admin.dump("achievements")[: len(before) * 2 // 3]:
+        sim.admin.delete("achievements", achievement["id"])
+
+    refused = elt.run("--skip-dbt", "--resources", "achievements")
+    assert refused.returncode == 1
+    assert "SnapshotTooSmall" in refused.stdout and "MIN_SNAPSHOT_RATIO=0" in refused.stdout
+    assert elt.table("raw.achievements") == before
+
+    accepted = elt.run(
+        "--skip-dbt", "--resources", "achievements", SOURCES__INTRA__MIN_SNAPSHOT_RATIO="0"
+    )
+    assert accepted.returncode == 0
+    assert len(elt.table("raw.achievements")) == len(sim.admin.dump("achievements"))
+
+
+def test_an_overlapping_run_exits_at_once_without_touching_anything(sim, make_elt) -> None:
+    elt = make_elt(sim)
+    elt.data_dir.mkdir(parents=True)
+    with open(elt.data_dir / "elt.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        held.write('{"pid": 4242, "started": "2026-11-28T03:00:00+00:00"}')
+        held.flush()
+        busy = elt.run()
+    assert busy.returncode == 75
+    assert "another ELT run is in progress (pid 4242" in busy.stdout
+    assert sim.admin.stats()["requests"] == 0
+    assert elt.query(
+        "select count(*) from information_schema.schemata where schema_name = 'raw'"
+    ) == [(0,)]
+
+
+def test_missing_or_wrong_credentials_stop_the_run_with_the_settings_to_fix(sim, make_elt) -> None:
+    elt = make_elt(sim)
+    missing = elt.run(SOURCES__INTRA__CLIENT_SECRET=None)
+    assert missing.returncode == 2
+    assert "SOURCES__INTRA__CLIENT_SECRET" in missing.stdout
+
+    wrong = elt.run(SOURCES__INTRA__CLIENT_SECRET="not-the-secret-42")
+    assert wrong.returncode == 2
+    assert "invalid_client" in wrong.stdout and "SOURCES__INTRA__CLIENT_ID" in wrong.stdout
+    assert "not-the-secret-42" not in wrong.stdout + wrong.stderr
+    assert "dbt does not run" in wrong.stdout
+    assert elt.query(
+        "select count(*) from information_schema.schemata where schema_name = 'marts'"
+    ) == [(0,)]
