@@ -49,17 +49,18 @@ def dbt_executable() -> str:
 
 def run_dbt(
     database: Database,
-    command: str,
-    *args: str,
+    *command: str,
     dbt_vars: dict | None = None,
     log_dir: Path,
 ) -> DbtResult:
-    """Run ``dbt <command>``; never raises for dbt failures, the result says what happened."""
+    """Run ``dbt <command...>`` (e.g. ``"build"`` or ``"docs", "generate"``); never raises for
+    dbt failures: the result says what happened."""
     log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"dbt-{command}.log"
+    name = " ".join(command)
+    log_path = log_dir / f"dbt-{'-'.join(command)}.log"
     argv = [
         dbt_executable(),
-        command,
+        *command,
         "--project-dir",
         str(PROJECT_DIR),
         "--profiles-dir",
@@ -67,14 +68,13 @@ def run_dbt(
     ]
     if dbt_vars:
         argv += ["--vars", json.dumps(dbt_vars)]
-    argv += list(args)
     env = {**os.environ, **database.dbt_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     started = time.monotonic()
     with open(log_path, "w") as log:
         completed = subprocess.run(
             argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_DIR, check=False
         )
-    result = DbtResult(command, completed.returncode, time.monotonic() - started, log_path)
+    result = DbtResult(name, completed.returncode, time.monotonic() - started, log_path)
     results_file = PROJECT_DIR / "target" / "run_results.json"
     if results_file.exists() and results_file.stat().st_mtime >= time.time() - result.seconds - 1:
         for node in json.loads(results_file.read_text()).get("results", []):
