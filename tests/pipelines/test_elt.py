@@ -42,6 +42,7 @@ def test_a_full_run_matches_the_oracle_in_minimum_calls_and_a_second_run_changes
     elt = make_elt(sim)
     first = elt.run()
     assert first.returncode == 0, first.stdout + first.stderr
+    assert "\r" not in first.stdout, "plain lines when not on a terminal (cron)"
     assert_marts_match_oracle(elt, sim)
 
     served = sim.admin.stats()["by_path"]
@@ -135,3 +136,21 @@ def test_missing_or_wrong_credentials_stop_the_run_with_the_settings_to_fix(sim,
     assert elt.query(
         "select count(*) from information_schema.schemata where schema_name = 'marts'"
     ) == [(0,)]
+
+
+def test_an_error_severity_test_failure_fails_the_run_and_names_the_test(sim, make_elt) -> None:
+    """dbt build is the gate: the API inventing a new achievement tier breaks accepted_values."""
+    elt = make_elt(sim)
+    kept_names = {
+        c["name"].strip() for c in sim.admin.dump("campus") if c["active"] and c["public"]
+    }
+    offered = next(
+        a for a in sim.admin.dump("achievements") if {n.strip() for n in a["campus"]} & kept_names
+    )
+    sim.admin.update("achievements", offered["id"], {"tier": "legendary"})
+
+    failed = elt.run()
+    assert failed.returncode == 1
+    assert "dbt build: FAILED" in failed.stdout
+    assert "FAIL accepted_values_achievements_tier" in failed.stdout
+    assert "done: FAILED" in failed.stdout
