@@ -173,6 +173,18 @@ def test_pagination_headers_total_records_and_empty_page_past_the_end(sim, admin
     assert clamped.headers["X-Per-Page"] == "100"
     past = get(sim, "/v2/achievements", bearer=bearer, page="99", per_page="100")
     assert past.status_code == 200 and past.json() == []
+    head = requests.head(
+        f"{sim.url}/v2/achievements", headers={"Authorization": f"Bearer {bearer}"}
+    )
+    assert head.headers["X-Total"] == str(all_achievements) and head.content == b""
+
+
+def test_campus_achievements_are_the_ones_naming_the_campus(sim, admin) -> None:
+    bearer = token(sim).json()["access_token"]
+    campus = next(c for c in admin.dump("campus") if c["id"] == 1)
+    listed = get(sim, "/v2/campus/1/achievements", bearer=bearer, per_page="100").json()
+    expected = [a["id"] for a in admin.dump("achievements") if campus["name"] in a["campus"]]
+    assert sorted(a["id"] for a in listed) == sorted(expected)
 
 
 def test_keyset_range_on_id_and_sorting(sim) -> None:
