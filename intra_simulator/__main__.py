@@ -16,6 +16,7 @@ from pathlib import Path
 from intra_simulator.faults import Faults
 from intra_simulator.generate import SCALES, build_dataset
 from intra_simulator.oauth import App, TokenStore
+from intra_simulator.population import build_population, schedule_anonymizations
 from intra_simulator.ratelimit import RateLimiter
 from intra_simulator.server import Simulator, SimulatorServer
 from intra_simulator.world import Clock, World
@@ -27,6 +28,11 @@ DEFAULT_CLIENT_SECRET = "sim-client-secret"
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m intra_simulator", description=__doc__)
     parser.add_argument("--scale", choices=sorted(SCALES), default="tiny")
+    parser.add_argument(
+        "--population",
+        choices=sorted(SCALES),
+        help="scale of the users and their progress (default: --scale)",
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8042, help="0 picks a free port")
@@ -53,7 +59,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    world = World(build_dataset(args.scale, args.seed), Clock(), seed=args.seed)
+    data = build_dataset(args.scale, args.seed)
+    population, builder = build_population(data, args.seed, args.population or args.scale)
+    clock = Clock()
+    schedule_anonymizations(population, data, clock.now(), args.seed)
+    world = World(data, clock, seed=args.seed, population=population)
+    world.builder = builder
     tokens = TokenStore(ttl=args.token_ttl)
     tokens.add_app(App(uid=args.client_id, secret=args.client_secret))
     faults = Faults(seed=args.seed)

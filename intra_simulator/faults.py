@@ -15,6 +15,8 @@ Kinds:
 - ``revoke``: revoke the live tokens before handling the request (the client sees 401).
 - ``delete``: before answering, delete ``rows`` records the client has already been served on
   an earlier page of this listing (shifts later pages for page-number pagination).
+- ``touch``: before answering, change ``rows`` records the client has not been served yet
+  (their ``updated_at`` moves to now, out of any window the client is reading).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import random
 import threading
 from dataclasses import dataclass, field
 
-KINDS = ("status", "timeout", "malformed", "truncate", "duplicate", "revoke", "delete")
+KINDS = ("status", "timeout", "malformed", "truncate", "duplicate", "revoke", "delete", "touch")
 
 
 @dataclass

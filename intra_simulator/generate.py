@@ -29,9 +29,9 @@ MAIN_CURSUS_ID = 21
 
 def iso(moment: datetime) -> str:
     """Format like the API: UTC, millisecond precision, ``Z`` suffix."""
-    return (
-        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    )
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def slugify(text: str) -> str:

@@ -30,14 +30,7 @@ from intra_simulator.oauth import (
     TokenStore,
     client_credentials,
 )
-from intra_simulator.query import (
-    QueryError,
-    apply_sort,
-    build_predicate,
-    pagination_headers,
-    parse_page,
-    parse_sort,
-)
+from intra_simulator.query import QueryError, pagination_headers, parse_page
 from intra_simulator.ratelimit import RateLimiter
 from intra_simulator.world import Listing, NotFound, World, encode
 
@@ -291,16 +284,25 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(found, Listing):
             return json_reply(200, found, headers)
         collection = found.collection
-        if rule is not None and rule.kind == "delete":
-            for record in found.records[: rule.rows]:
-                world.delete(collection.name, record["id"])
-            found = world.resolve(url.path)
-        predicate = build_predicate(params, collection.columns)
-        keys = parse_sort(params, collection.columns)
-        matched = [r for r in found.records if predicate(r)]
-        apply_sort(matched, keys, collection.columns)
+        matched = world.select(found, params)
         page = parse_page(params)
         window = page.slice(len(matched))
+        if rule is not None and rule.kind in ("delete", "touch") and matched[window]:
+            if rule.kind == "delete":
+                # records this client was served on earlier pages disappear from the API
+                first_id = matched[window][0]["id"]
+                everything = world.select(
+                    found, {k: v for k, v in params.items() if k != "range[id]"}
+                )
+                served = [r for r in everything if r["id"] < first_id] or matched[: window.start]
+                for record in served[: rule.rows]:
+                    world.delete(collection.name, record["id"])
+            else:
+                # records not served yet change now (and leave any updated_at window)
+                for record in matched[window.stop : window.stop + rule.rows]:
+                    world.update(collection.name, record["id"], {})
+            matched = world.select(world.resolve(url.path), params)
+            window = page.slice(len(matched))
         if rule is not None and rule.kind == "duplicate" and window.start > 0:
             window = slice(max(0, window.start - rule.rows), window.stop)
         rows = matched[window]
@@ -347,6 +349,13 @@ class Handler(BaseHTTPRequestHandler):
             if route == ("DELETE", "/_sim/faults"):
                 sim.faults.set([])
                 return json_reply(200, {"faults": []})
+            if route == ("GET", "/_sim/silent"):
+                return json_reply(
+                    200, {name: sorted(ids) for name, ids in sim.world.silent.items()}
+                )
+            if route == ("DELETE", "/_sim/silent"):
+                sim.world.silent.clear()
+                return json_reply(200, {"ok": True})
             if route == ("POST", "/_sim/revoke"):
                 return json_reply(200, {"revoked": sim.tokens.revoke_all()})
             if route == ("PUT", "/_sim/config"):

@@ -1,26 +1,43 @@
-"""The simulated intra's state: collections of records, how they render, and the routes.
+"""The simulated intra's state: collections of records, their queries and their changes.
 
 Records are stored once, in the shape of the API object, except that copies of *other* objects
-nested in them are kept as ids (a project stores ``campus_ids``, a bloc ``coalition_ids``) and
-are rendered at request time, the way the real API embeds the current state of the campus in
-every project. Each record's JSON is cached as bytes until it (or something it embeds) changes,
-so a page of 100 multi-kilobyte projects costs a join, not 100 serialisations.
+nested in them are kept as ids (a project stores ``campus_ids``, a projects_user ``user_id``)
+and rendered at request time (``render``), the way the real API embeds the current state of
+what it nests. Keys starting with ``_`` are internal and never served.
+
+Queries are answered from a cache of the full filtered and sorted result, kept until the data
+changes: a client reading a 1.5M-row listing by keyset (``range[id]`` after the last id) costs
+one scan for the first page, then a binary search per page.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
-import random
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from functools import partial
 
-from intra_simulator import catalog
+from intra_simulator import render
 from intra_simulator.generate import Dataset, iso
-from intra_simulator.query import BOOL, FLOAT, INT, STR, TIME, Columns
+from intra_simulator.population import Population
+from intra_simulator.query import (
+    BOOL,
+    FLOAT,
+    INT,
+    STR,
+    TIME,
+    Columns,
+    apply_sort,
+    bracketed,
+    build_predicate,
+    parse_sort,
+)
+
+PAGING_PARAMS = ("page", "per_page", "page[number]", "page[size]")
 
 
 class Clock:
@@ -52,16 +69,20 @@ def encode(obj: object) -> bytes:
 
 @dataclass
 class Collection:
-    """One kind of record (an API resource) and how to render and query it."""
+    """One kind of record (an API resource): storage, rendering and query columns."""
 
     name: str
     rows: dict[int, dict]
     render: Callable[[dict], dict]
     columns: Columns
     dependents: tuple[str, ...] = ()
+    cache_json: bool = True  # big nested reference objects: yes; millions of live rows: no
+    default_order: tuple[tuple[str, bool], ...] = (("id", False),)
     _cache: dict[int, bytes] = field(default_factory=dict)
 
     def encode(self, record: dict) -> bytes:
+        if not self.cache_json:
+            return encode(self.render(record))
         cached = self._cache.get(record["id"])
         if cached is None:
             cached = self._cache[record["id"]] = encode(self.render(record))
@@ -80,13 +101,15 @@ class Collection:
 def infer_columns(rows: Iterable[dict], extra: dict[str, str] | None = None) -> dict[str, str]:
     """The filterable columns of a collection: its scalar keys, typed from their values.
 
-    Keys holding objects or lists (nested copies) are not columns; keys that are always null
-    count as text, or as timestamps when named ``*_at``/``*_date``.
+    Keys holding objects or lists (nested copies) and internal ``_`` keys are not columns;
+    keys that are always null count as text, or as timestamps when named ``*_at``/``*_date``.
     """
     types: dict[str, str | None] = {}
     nested: set[str] = set()
     for row in rows:
         for key, value in row.items():
+            if key.startswith("_"):
+                continue
             if isinstance(value, (dict, list)):
                 nested.add(key)
             elif isinstance(value, bool):
@@ -114,26 +137,41 @@ class NotFound(Exception):
 
 @dataclass
 class Listing:
-    """What a list route returns: the records to query and the collection they belong to."""
+    """What a list route returns: its collection and how to get the records it covers.
+
+    ``records`` is called only when the query cache cannot answer, so a route's own filtering
+    (the users of a cursus, say) is paid once per data version, not once per page.
+    """
 
     collection: Collection
-    records: list[dict]
+    records: Callable[[], list[dict]]
+    key: str  # identifies the route for the query cache (path without query string)
 
 
 class World:
-    """All collections of a simulated network, the routes over them, and their mutations."""
+    """All collections of a simulated network, their queries and their mutations."""
 
-    def __init__(self, data: Dataset, clock: Clock, seed: int = 42) -> None:
+    def __init__(
+        self, data: Dataset, clock: Clock, seed: int = 42, population: Population | None = None
+    ) -> None:
+        from intra_simulator.routes import build_routes
+
         self.clock = clock
         self.seed = seed
         self.lock = threading.RLock()
+        self.version = 0  # moves on every change; query caches are keyed by it
         self.advances = 0
+        self.silent: dict[str, set[int]] = {}  # ids changed without moving updated_at, or deleted
+        self.builder = None  # set by the caller to let time create new people
+        self._query_cache: dict[tuple, tuple[int, list[dict], list[int]]] = {}
+        self._indexes: dict[str, tuple[int, object]] = {}
         self.collections: dict[str, Collection] = {}
-        self._add("cursus", data.cursus, self._render_plain)
+        population = population or Population()
+        self._add("cursus", data.cursus, render.plain)
         self._add(
             "campus",
             data.campuses,
-            self._render_plain,
+            render.plain,
             extra={"language_id": INT},
             getters={"language_id": lambda r: r["language"]["id"]},
             dependents=("projects",),
@@ -141,94 +179,192 @@ class World:
         self._add(
             "projects",
             data.projects,
-            self._render_project,
+            render.project,
             extra={"parent_id": INT},
             getters={"parent_id": lambda r: (r["parent"] or {}).get("id")},
         )
         self._add(
             "achievements",
             data.achievements,
-            self._render_plain,
+            render.plain,
             extra={"parent_id": INT},
             getters={"parent_id": lambda r: (r["parent"] or {}).get("id")},
         )
         self._add(
             "coalitions",
             data.coalitions,
-            self._render_plain,
+            render.plain,
             not_sortable={"score"},
             dependents=("blocs",),
         )
-        self._add("blocs", data.blocs, self._render_bloc)
-        self.routes: list[tuple[re.Pattern, Callable[..., Listing | dict]]] = [
-            (re.compile(r"/v2/cursus"), lambda: self.listing("cursus")),
-            (re.compile(r"/v2/cursus/([^/]+)"), lambda key: self.show("cursus", key, by_slug=True)),
-            (re.compile(r"/v2/cursus/([^/]+)/projects"), self._cursus_projects),
-            (re.compile(r"/v2/campus"), lambda: self.listing("campus")),
-            (re.compile(r"/v2/campus/([^/]+)"), lambda key: self.show("campus", key)),
-            (re.compile(r"/v2/campus/([^/]+)/achievements"), self._campus_achievements),
-            (re.compile(r"/v2/projects"), lambda: self.listing("projects")),
-            (
-                re.compile(r"/v2/projects/([^/]+)"),
-                lambda key: self.show("projects", key, by_slug=True),
-            ),
-            (re.compile(r"/v2/achievements"), lambda: self.listing("achievements")),
-            (re.compile(r"/v2/achievements/([^/]+)"), lambda key: self.show("achievements", key)),
-            (re.compile(r"/v2/coalitions"), lambda: self.listing("coalitions")),
-            (re.compile(r"/v2/coalitions/([^/]+)"), lambda key: self.show("coalitions", key)),
-            (re.compile(r"/v2/blocs"), lambda: self.listing("blocs")),
-            (re.compile(r"/v2/blocs/([^/]+)"), lambda key: self.show("blocs", key)),
-            (re.compile(r"/v2/blocs/([^/]+)/coalitions"), self._bloc_coalitions),
-        ]
+        self._add("blocs", data.blocs, render.bloc)
+        live = {"cache_json": False}
+        self._add(
+            "users",
+            population.users,
+            render.light_user,
+            extra={"primary_campus_id": INT},
+            getters={"primary_campus_id": self.primary_campus},
+            **live,
+        )
+        self._add("campus_users", population.campus_users, render.campus_user, **live)
+        self._add(
+            "cursus_users",
+            population.cursus_users,
+            render.cursus_user,
+            custom={"campus_id": lambda r, v: str(self.primary_campus(r["user_id"])) in v},
+            **live,
+        )
+        self._add(
+            "projects_users",
+            population.projects_users,
+            render.projects_user,
+            custom={
+                "campus": lambda r, v: str(self.primary_campus(r["user_id"])) in v,
+                # quirk 8: the API accepts filter[cursus] on projects_users and ignores it
+                "cursus": lambda r, v: True,
+            },
+            **live,
+        )
+        self._add(
+            "achievements_users", population.achievements_users, render.achievements_user, **live
+        )
+        self._add(
+            "coalitions_users",
+            population.coalitions_users,
+            render.coalitions_user,
+            default_order=(("created_at", True),),
+            **live,
+        )
+        self.routes = build_routes(self)
 
-    # -- building -------------------------------------------------------------------------
-
-    def _add(self, name, rows, render, extra=None, getters=None, not_sortable=(), dependents=()):
+    def _add(
+        self,
+        name,
+        rows,
+        renderer,
+        extra=None,
+        getters=None,
+        custom=None,
+        not_sortable=(),
+        dependents=(),
+        cache_json=True,
+        default_order=(("id", False),),
+    ):
         rows = list(rows)
         columns = Columns(
             types=infer_columns(rows, extra),
             getters=getters or {},
-            custom_filters={},
+            custom_filters=custom or {},
             not_sortable=frozenset(not_sortable),
         )
         self.collections[name] = Collection(
-            name, {r["id"]: r for r in rows}, render, columns, tuple(dependents)
+            name,
+            {r["id"]: r for r in rows},
+            partial(renderer, self),
+            columns,
+            tuple(dependents),
+            cache_json,
+            tuple(default_order),
         )
 
-    # -- rendering ------------------------------------------------------------------------
+    # -- indexes (rebuilt lazily after changes) -------------------------------------------
 
-    @staticmethod
-    def _render_plain(record: dict) -> dict:
-        return record
+    def _index(self, name: str, build: Callable[[], object]):
+        cached = self._indexes.get(name)
+        if cached is None or cached[0] != self.version:
+            cached = (self.version, build())
+            self._indexes[name] = cached
+        return cached[1]
 
-    def _embedded_campus(self, campus: dict) -> dict:
-        """Campuses nested in projects have no ``endpoint`` and a timestamped ``language``."""
-        body = {k: v for k, v in campus.items() if k != "endpoint"}
-        lang = campus["language"]
-        created, updated = catalog.LANGUAGES[lang["id"]][2:]
-        body["language"] = {**lang, "created_at": created, "updated_at": updated}
-        return body
+    def primary_campus(self, user_id: int) -> int | None:
+        """The campus of the user's primary campus_users row (the latest, if several)."""
 
-    def _render_project(self, project: dict) -> dict:
-        cursus = self.collections["cursus"].rows
-        campus = self.collections["campus"].rows
-        body = {}
-        for key, value in project.items():
-            if key == "cursus_ids":
-                body["cursus"] = [cursus[c] for c in value if c in cursus]
-            elif key == "campus_ids":
-                body["campus"] = [self._embedded_campus(campus[c]) for c in value if c in campus]
-            else:
-                body[key] = value
-        return body
+        def build() -> dict[int, int]:
+            primary: dict[int, tuple[str, int]] = {}
+            for row in self.collections["campus_users"].rows.values():
+                if (
+                    row["is_primary"]
+                    and row["updated_at"] >= primary.get(row["user_id"], ("", 0))[0]
+                ):
+                    primary[row["user_id"]] = (row["updated_at"], row["campus_id"])
+            return {uid: campus for uid, (_, campus) in primary.items()}
 
-    def _render_bloc(self, bloc: dict) -> dict:
-        coalitions = self.collections["coalitions"].rows
-        body = {k: v for k, v in bloc.items() if k != "coalition_ids"}
-        body["coalitions"] = [coalitions[c] for c in bloc["coalition_ids"] if c in coalitions]
-        return body
+        return self._index("primary_campus", build).get(user_id)
 
-    # -- routes ---------------------------------------------------------------------------
+    def owned_by(self, user_id: int) -> dict[str, list[dict]]:
+        """The user's own rows in each live collection."""
+
+        def build() -> dict[str, dict[int, list[dict]]]:
+            by_user: dict[str, dict[int, list[dict]]] = {}
+            for name in (
+                "campus_users",
+                "cursus_users",
+                "projects_users",
+                "achievements_users",
+                "coalitions_users",
+            ):
+                groups: dict[int, list[dict]] = {}
+                for row in self.collections[name].ordered():
+                    groups.setdefault(row["user_id"], []).append(row)
+                by_user[name] = groups
+            return by_user
+
+        index = self._index("owned_by", build)
+        return {name: groups.get(user_id, []) for name, groups in index.items()}
+
+    # -- queries --------------------------------------------------------------------------
+
+    def listing(
+        self,
+        name: str,
+        keep: Callable[[dict], bool] | None = None,
+        key: str = "",
+        keep_factory: Callable[[], Callable[[dict], bool]] | None = None,
+    ) -> Listing:
+        """A route's records: a collection, optionally narrowed by ``keep`` (or by the predicate
+        ``keep_factory`` builds, for predicates that need an index built first)."""
+        collection = self.collections[name]
+
+        def records() -> list[dict]:
+            rows = collection.ordered()
+            predicate = keep or (keep_factory() if keep_factory else None)
+            return [r for r in rows if predicate(r)] if predicate else rows
+
+        return Listing(collection, records, key or name)
+
+    def select(self, listing: Listing, params: dict[str, str]) -> list[dict]:
+        """The listing's records matching ``filter``/``range``, in ``sort`` order.
+
+        The full result (everything but ``range[id]``) is cached per route and parameters
+        until the data changes; ``range[id]`` on an id-sorted result is a binary search.
+        """
+        collection = listing.collection
+        id_range = bracketed(params, "range").get("id")
+        rest = {k: v for k, v in params.items() if k not in PAGING_PARAMS and k != "range[id]"}
+        keys = parse_sort(rest, collection.columns) or list(collection.default_order)
+        cache_key = (listing.key, tuple(sorted(rest.items())))
+        cached = self._query_cache.get(cache_key)
+        if cached is None or cached[0] != self.version:
+            predicate = build_predicate(rest, collection.columns)
+            matched = apply_sort(
+                [r for r in listing.records() if predicate(r)], keys, collection.columns
+            )
+            cached = (self.version, matched, [r["id"] for r in matched])
+            if len(self._query_cache) > 64:
+                self._query_cache.clear()
+            self._query_cache[cache_key] = cached
+        _, matched, ids = cached
+        if id_range is None:
+            return matched
+        if keys == [("id", False)]:
+            low, high = (
+                (int(v) for v in id_range.split(",")) if id_range.count(",") == 1 else (None, None)
+            )
+            if low is not None:
+                return matched[bisect.bisect_left(ids, low) : bisect.bisect_right(ids, high)]
+        keep = build_predicate({"range[id]": id_range}, collection.columns)
+        return [r for r in matched if keep(r)]
 
     def resolve(self, path: str) -> Listing | dict:
         """Find the route for a path; raise ``NotFound`` for unknown routes or records."""
@@ -238,87 +374,63 @@ class World:
                 return handler(*match.groups())
         raise NotFound(path)
 
-    def listing(self, name: str, keep: Callable[[dict], bool] | None = None) -> Listing:
-        collection = self.collections[name]
-        rows = collection.ordered()
-        return Listing(collection, [r for r in rows if keep(r)] if keep else rows)
-
-    def find(self, name: str, key: str, by_slug: bool = False) -> dict:
+    def find(self, name: str, key: str, by_slug: bool = False, by_login: bool = False) -> dict:
         rows = self.collections[name].rows
         if key.isdigit() and int(key) in rows:
             return rows[int(key)]
-        if by_slug:
-            for row in rows.values():
-                if row.get("slug") == key:
-                    return row
+        for row in rows.values():
+            if (by_slug and row.get("slug") == key) or (by_login and row.get("login") == key):
+                return row
         raise NotFound(f"{name}/{key}")
 
     def show(self, name: str, key: str, by_slug: bool = False) -> dict:
         return self.collections[name].render(self.find(name, key, by_slug))
 
-    def _cursus_projects(self, key: str) -> Listing:
-        cursus_id = self.find("cursus", key, by_slug=True)["id"]
-        return self.listing("projects", lambda p: cursus_id in p["cursus_ids"])
-
-    def _campus_achievements(self, key: str) -> Listing:
-        name = self.find("campus", key)["name"]
-        return self.listing("achievements", lambda a: name in a["campus"])
-
-    def _bloc_coalitions(self, key: str) -> Listing:
-        members = set(self.find("blocs", key)["coalition_ids"])
-        return self.listing("coalitions", lambda c: c["id"] in members)
-
-    # -- mutations ------------------------------------------------------------------------
+    # -- changes --------------------------------------------------------------------------
 
     def changed(self, name: str, record_id: int | None = None) -> None:
         """Drop cached JSON of a record (or a whole collection) and of what embeds it."""
+        self.version += 1
         collection = self.collections[name]
         collection.forget(record_id)
         for dependent in collection.dependents:
             self.collections[dependent].forget()
 
     def update(self, name: str, record_id: int, values: dict, touch: bool = True) -> dict:
-        """Change a record's fields; ``touch`` moves its ``updated_at`` (when it has one)."""
+        """Change a record; ``touch`` moves its ``updated_at``, otherwise the change is silent."""
         with self.lock:
             record = self.collections[name].rows[record_id]
             record.update(values)
             if touch and "updated_at" in record:
                 record["updated_at"] = iso(self.clock.now())
+            elif "updated_at" in record:
+                self.silent.setdefault(name, set()).add(record_id)
             self.changed(name, record_id)
             return record
 
-    def delete(self, name: str, record_id: int) -> None:
+    def insert(self, name: str, record: dict) -> None:
         with self.lock:
-            self.collections[name].rows.pop(record_id, None)
+            self.collections[name].rows[record["id"]] = record
+            self.changed(name, record["id"])
+
+    def delete(self, name: str, record_id: int) -> None:
+        """Remove a record; the API has no deletion feed, so every deletion is silent."""
+        with self.lock:
+            if self.collections[name].rows.pop(record_id, None) is not None:
+                self.silent.setdefault(name, set()).add(record_id)
             self.changed(name, record_id)
 
     def advance(self, seconds: float, activity: bool = True) -> dict:
-        """Move the clock forward; with ``activity``, change a few records as staff would."""
+        """Move the clock forward; with ``activity``, people and staff change things."""
+        from intra_simulator.activity import simulate
+
         with self.lock:
             start = self.clock.now()
             self.clock.advance(seconds)
             self.advances += 1
             if not activity:
-                return {"changed": {}}
-            rng = random.Random(f"{self.seed}:advance:{self.advances}")
-            changed = {"projects": self._touch_some(rng, "projects", seconds, start)}
-            return {"changed": changed}
-
-    def _touch_some(
-        self, rng: random.Random, name: str, seconds: float, start: datetime
-    ) -> list[int]:
-        """Edit about one record per simulated hour, stamped inside the elapsed interval."""
-        rows = self.collections[name].rows
-        count = min(len(rows), max(0, round(seconds / 3600 * rng.uniform(0.5, 1.5))))
-        touched = sorted(rng.sample(sorted(rows), count))
-        for record_id in touched:
-            record = rows[record_id]
-            if record.get("difficulty") is not None:
-                record["difficulty"] += rng.choice((-25, 25, 50))
-            when = start + timedelta(seconds=rng.uniform(0, seconds))
-            record["updated_at"] = iso(min(when, self.clock.now()))
-            self.changed(name, record_id)
-        return touched
+                return {"changed": {}, "silent": {}}
+            return simulate(self, start, self.clock.now())
 
     def dump(self, name: str) -> list[dict]:
         """Every record of a collection, rendered as the API would (for test oracles)."""

@@ -238,10 +238,21 @@ def test_faults_html_502_malformed_json_and_truncated_body(sim, admin) -> None:
     assert admin.stats()["faults"][0]["fired"] == 1
 
 
-def test_advancing_the_clock_changes_records_inside_the_elapsed_hour(sim, admin) -> None:
-    before = {p["id"]: p["updated_at"] for p in admin.dump("projects")}
+def test_time_passing_changes_records_inside_the_elapsed_interval(sim, admin) -> None:
+    before = {p["id"]: p["updated_at"] for p in admin.dump("projects_users")}
+    start = admin.call("GET", "health")["now"].replace("+00:00", "Z")
+    admin.call("DELETE", "silent")
     result = admin.advance(6 * 3600)
-    after = {p["id"]: p["updated_at"] for p in admin.dump("projects")}
-    changed = [pid for pid in before if before[pid] != after[pid]]
-    assert sorted(changed) == sorted(result["changed"]["projects"])
-    assert all(after[pid] <= result["now"].replace("+00:00", "Z") for pid in changed)
+    end = result["now"].replace("+00:00", "Z")
+    after = {p["id"]: p for p in admin.dump("projects_users")}
+    moved = [pid for pid in before if pid in after and after[pid]["updated_at"] != before[pid]]
+    created = [pid for pid in after if pid not in before]
+    assert moved or created, "students made progress"
+    assert all(start <= after[pid]["updated_at"] <= end for pid in moved + created)
+    silent = admin.call("GET", "silent")
+    for pid in silent.get("projects_users", []):
+        if pid in after:  # silently finished: status changed, updated_at did not
+            assert after[pid]["updated_at"] == before[pid]
+        else:  # unregistered: deleted without a trace
+            assert pid in before
+    assert result["changed"]["projects_users"] >= len(moved)

@@ -136,3 +136,71 @@ def test_quirks_are_present(world: World) -> None:
     assert 55 <= len(campuses) <= 80 and len(world.dump("cursus")) == 76
     assert 1000 <= len(world.dump("achievements")) <= 1300
     assert 300 <= len(world.dump("coalitions")) <= 400
+
+
+# Objects without a real sample: the shapes documented in intra-api.md §5.
+LIGHT_USER = {
+    "id", "email", "login", "first_name", "last_name", "usual_full_name", "usual_first_name", "url",
+    "phone", "displayname", "kind", "image", "staff?", "correction_point", "pool_month", "pool_year",
+    "location", "wallet", "anonymize_date", "data_erasure_date", "created_at", "updated_at",
+    "alumnized_at", "alumni?", "active?",
+}  # fmt: skip
+DOCUMENTED = {
+    "users": LIGHT_USER,
+    "cursus_users": {
+        "id", "begin_at", "end_at", "grade", "level", "skills", "cursus_id", "has_coalition",
+        "blackholed_at", "created_at", "updated_at", "user", "cursus",
+    },
+    "projects_users": {
+        "id", "occurrence", "final_mark", "status", "validated?", "current_team_id", "project",
+        "cursus_ids", "marked_at", "marked", "retriable_at", "created_at", "updated_at", "user", "teams",
+    },
+    "campus_users": {"id", "user_id", "campus_id", "is_primary", "created_at", "updated_at"},
+    "achievements_users": {
+        "id", "achievement_id", "user_id", "login", "nbr_of_success", "url", "created_at", "updated_at",
+    },
+    "coalitions_users": {"id", "coalition_id", "user_id", "score", "rank", "created_at", "updated_at"},
+}  # fmt: skip
+TEAM = {
+    "id", "name", "url", "final_mark", "project_id", "created_at", "updated_at", "status",
+    "terminating_at", "users", "locked?", "validated?", "closed?", "repo_url", "repo_uuid",
+    "locked_at", "closed_at", "project_session_id", "project_gitlab_path",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def populated() -> World:
+    from intra_simulator.population import build_population
+
+    data = build_dataset("small", seed=42)
+    population, _ = build_population(data, 42, "small")
+    return World(data, Clock(), population=population)
+
+
+@pytest.mark.parametrize("collection", sorted(DOCUMENTED))
+def test_live_objects_have_the_documented_keys(populated: World, collection: str) -> None:
+    objects = populated.dump(collection)
+    assert objects
+    assert all(set(obj) == DOCUMENTED[collection] for obj in objects)
+
+
+def test_live_objects_nest_and_type_like_the_api(populated: World) -> None:
+    cursus_user = populated.dump("cursus_users")[0]
+    assert set(cursus_user["user"]) == LIGHT_USER and isinstance(cursus_user["level"], float)
+    assert set(cursus_user["cursus"]) == {"id", "created_at", "name", "slug", "kind"}
+    projects_users = populated.dump("projects_users")
+    assert {type(p["validated?"]) for p in projects_users} == {bool, type(None)}, (
+        "tri-state validated?"
+    )
+    assert any(p["final_mark"] is None for p in projects_users) and any(
+        (p["final_mark"] or 0) > 100 for p in projects_users
+    ), "marks above 100 and null"
+    assert set(projects_users[0]["project"]) == {"id", "name", "slug", "parent_id"}
+    assert set(projects_users[0]["teams"][0]) == TEAM
+    users = populated.dump("users")
+    assert {u["kind"] for u in users} == {"student", "admin", "external"}
+    assert any(u["login"].startswith("3b3-") for u in users), "anonymized users"
+    assert any(u["alumni?"] for u in users)
+    assert all(u["anonymize_date"][-6] in "+-" for u in users), "campus-local offsets"
+    full = populated.collections["users"].render  # light in listings; /v2/users/:id is fuller
+    assert set(full(populated.collections["users"].rows[users[0]["id"]])) == LIGHT_USER

@@ -1,0 +1,317 @@
+"""What happens on the intra while time passes (``POST /_sim/advance``).
+
+Per simulated hour, about 3% of the students do something visible: finish a project (a mark,
+a validation, often a level up), register to a new one, spend or earn wallet and correction
+points, earn an achievement, move in their coalition's ranking. New students arrive, a few
+become alumni or change campus; users whose ``anonymize_date`` passes get anonymized. Staff
+edit a project now and then.
+
+Some changes do not move ``updated_at`` (intra-api.md quirks 6 and 7), so an incremental
+client cannot see them; they are logged in ``world.silent`` for test oracles:
+
+- a team waiting for correction that gives up moves to ``finished`` silently;
+- unregistering from an ``in_progress`` project deletes the projects_user;
+- coalition memberships get deleted;
+- half of the anonymizations happen without moving ``updated_at``.
+
+Every visible change is stamped at a random moment inside the elapsed interval.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from intra_simulator.generate import MAIN_CURSUS_ID, iso, kept
+from intra_simulator.population import ACTIVE_STATUSES, anonymize
+
+if TYPE_CHECKING:
+    from intra_simulator.world import World
+
+STUDENT_CHANGE_RATE = 0.03  # share of students with a visible change per hour
+
+
+class Activity:
+    def __init__(self, world: World, start: datetime, end: datetime) -> None:
+        self.world = world
+        self.start = start
+        self.end = end
+        self.hours = max(0.0, (end - start).total_seconds() / 3600)
+        self.rng = random.Random(f"{world.seed}:advance:{world.advances}")
+        self.changed: Counter = Counter()
+        self.silent: Counter = Counter()
+        rows = {name: c.rows for name, c in world.collections.items()}
+        self.users, self.projects_users = rows["users"], rows["projects_users"]
+        self.kept_campuses = [c for c in rows["campus"].values() if kept(c)]
+        main = {
+            r["user_id"] for r in rows["cursus_users"].values() if r["cursus_id"] == MAIN_CURSUS_ID
+        }
+        self.students = sorted(
+            uid
+            for uid, u in self.users.items()
+            if u["kind"] == "student" and not u["alumni?"] and uid in main
+        )
+
+    def moment(self) -> datetime:
+        return self.start + timedelta(
+            seconds=self.rng.uniform(0, (self.end - self.start).total_seconds())
+        )
+
+    def touch(self, name: str, record: dict, values: dict | None = None) -> None:
+        """A visible change: the record's ``updated_at`` moves into the elapsed interval."""
+        record.update(values or {})
+        record["updated_at"] = max(record["updated_at"], iso(self.moment()))
+        self.world.changed(name, record["id"])
+        self.changed[name] += 1
+
+    def quietly(self, name: str, record: dict, values: dict) -> None:
+        record.update(values)
+        self.world.changed(name, record["id"])
+        self.world.silent.setdefault(name, set()).add(record["id"])
+        self.silent[name] += 1
+
+    def count(self, per_hour: float) -> int:
+        """How many events of a kind happen in the interval (at least the fractional chance)."""
+        expected = per_hour * self.hours
+        whole = int(expected)
+        return whole + (1 if self.rng.random() < expected - whole else 0)
+
+    # -- the interval's events ------------------------------------------------------------
+
+    def run(self) -> dict:
+        rng = self.rng
+        owned = self.world.owned_by
+        for uid in rng.sample(
+            self.students,
+            min(len(self.students), self.count(len(self.students) * STUDENT_CHANGE_RATE)),
+        ):
+            action = rng.choices(
+                (
+                    self.progress,
+                    self.register,
+                    self.wallet,
+                    self.achievement,
+                    self.coalition_score,
+                    self.level,
+                ),
+                weights=(40, 15, 20, 10, 10, 5),
+            )[0]
+            action(uid, owned(uid))
+        per_campus = max(1, len(self.kept_campuses))
+        for _ in range(self.count(per_campus * 0.3)):
+            self.arrive()
+        for uid in rng.sample(
+            self.students, min(len(self.students), self.count(per_campus * 0.05))
+        ):
+            self.alumnize(uid, owned(uid))
+        for uid in rng.sample(
+            self.students, min(len(self.students), self.count(per_campus * 0.02))
+        ):
+            self.transfer(uid, owned(uid))
+        for uid in self.reaching_anonymization():
+            self.anonymize(uid)
+        self.silent_changes(per_campus)
+        self.staff_edit()
+        return {"changed": dict(self.changed), "silent": dict(self.silent)}
+
+    def progress(self, uid: int, mine: dict) -> None:
+        active = [r for r in mine["projects_users"] if r["status"] in ACTIVE_STATUSES]
+        if not active:
+            return self.register(uid, mine)
+        record = self.rng.choice(active)
+        mark = self.rng.choice((0, 50, 80, 100, 100, 115, 125))
+        validated = mark >= 75
+        now = iso(self.moment())
+        for team in record["teams"]:
+            team.update(
+                status="finished",
+                final_mark=mark,
+                **{"validated?": validated},
+                closed_at=now,
+                updated_at=now,
+            )
+        self.touch(
+            "projects_users",
+            record,
+            {
+                "status": "finished",
+                "final_mark": mark,
+                "validated?": validated,
+                "marked": True,
+                "marked_at": now,
+            },
+        )
+        if validated:
+            self.level(uid, mine)
+
+    def register(self, uid: int, mine: dict) -> None:
+        builder = self.world.builder
+        done = {r["project_id"] for r in mine["projects_users"]}
+        choices = [p for p in builder.main_projects if p["id"] not in done]
+        if not choices:
+            return
+        record = builder.projects_user(
+            self.users[uid], self.rng.choice(choices), self.start, MAIN_CURSUS_ID
+        )
+        created = iso(self.moment())
+        record.update(
+            status="in_progress",
+            final_mark=None,
+            marked=False,
+            marked_at=None,
+            retriable_at=None,
+            created_at=created,
+            updated_at=created,
+            **{"validated?": None},
+        )
+        for team in record["teams"]:
+            team.update(
+                status="in_progress",
+                final_mark=None,
+                closed_at=None,
+                created_at=created,
+                updated_at=created,
+                **{"validated?": None},
+            )
+        self.world.insert("projects_users", record)
+        self.changed["projects_users"] += 1
+
+    def wallet(self, uid: int, mine: dict) -> None:
+        user = self.users[uid]
+        self.touch(
+            "users",
+            user,
+            {
+                "wallet": max(0, user["wallet"] + self.rng.choice((-20, -5, 5, 10, 30))),
+                "correction_point": max(0, user["correction_point"] + self.rng.choice((-1, 1, 2))),
+            },
+        )
+
+    def achievement(self, uid: int, mine: dict) -> None:
+        builder = self.world.builder
+        achievement = self.rng.choice(builder.data.achievements)
+        record = builder.achievements_user(self.users[uid], achievement["id"], self.start)
+        record["created_at"] = record["updated_at"] = iso(self.moment())
+        self.world.insert("achievements_users", record)
+        self.changed["achievements_users"] += 1
+
+    def coalition_score(self, uid: int, mine: dict) -> None:
+        for record in mine["coalitions_users"][:1]:
+            self.touch(
+                "coalitions_users",
+                record,
+                {
+                    "score": record["score"] + self.rng.randint(1, 50),
+                    "rank": max(1, record["rank"] - 1),
+                },
+            )
+
+    def level(self, uid: int, mine: dict) -> None:
+        for record in mine["cursus_users"]:
+            if record["cursus_id"] == MAIN_CURSUS_ID:
+                level = round(record["level"] + self.rng.uniform(0.05, 0.6), 2)
+                self.touch(
+                    "cursus_users",
+                    record,
+                    {"level": level, "grade": "Member" if level > 9 else "Learner"},
+                )
+
+    def arrive(self) -> None:
+        campus = self.rng.choice(self.kept_campuses)
+        builder = self.world.builder
+        before = {name: len(getattr(builder.population, name)) for name in self._live()}
+        builder.add_person(campus, "student", now=self.moment())
+        for name in self._live():
+            for record in getattr(builder.population, name)[before[name] :]:
+                record["created_at"] = max(record["created_at"], iso(self.start))
+                record["updated_at"] = max(record["updated_at"], record["created_at"])
+                self.world.insert(name, record)
+                self.changed[name] += 1
+
+    @staticmethod
+    def _live() -> tuple[str, ...]:
+        return (
+            "users",
+            "campus_users",
+            "cursus_users",
+            "projects_users",
+            "achievements_users",
+            "coalitions_users",
+        )
+
+    def alumnize(self, uid: int, mine: dict) -> None:
+        now = iso(self.moment())
+        self.touch("users", self.users[uid], {"alumni?": True, "alumnized_at": now})
+        for record in mine["cursus_users"]:
+            if record["cursus_id"] == MAIN_CURSUS_ID:
+                self.touch("cursus_users", record, {"end_at": now})
+
+    def transfer(self, uid: int, mine: dict) -> None:
+        current = [r for r in mine["campus_users"] if r["is_primary"]]
+        targets = [
+            c["id"] for c in self.kept_campuses if c["id"] not in {r["campus_id"] for r in current}
+        ]
+        if not current or not targets:
+            return
+        for record in current:
+            self.touch("campus_users", record, {"is_primary": False})
+        record = self.world.builder.campus_user(
+            self.users[uid], self.rng.choice(targets), True, self.moment()
+        )
+        self.world.insert("campus_users", record)
+        self.changed["campus_users"] += 1
+
+    def reaching_anonymization(self) -> list[int]:
+        """Users whose ``anonymize_date`` falls inside the elapsed interval."""
+        return [
+            uid
+            for uid, user in sorted(self.users.items())
+            if not user["login"].startswith("3b3-")
+            and self.start < datetime.fromisoformat(user["anonymize_date"]) <= self.end
+        ]
+
+    def anonymize(self, uid: int) -> None:
+        user = self.users[uid]
+        values = dict(user)
+        anonymize(values)
+        values = {k: v for k, v in values.items() if k != "updated_at"}
+        if self.rng.random() < 0.5:
+            self.touch("users", user, values)
+        else:
+            self.quietly("users", user, values)
+
+    def silent_changes(self, per_campus: int) -> None:
+        waiting = [
+            r for r in self.projects_users.values() if r["status"] == "waiting_for_correction"
+        ]
+        for record in self.rng.sample(waiting, min(len(waiting), self.count(per_campus * 0.02))):
+            self.quietly("projects_users", record, {"status": "finished"})
+        in_progress = [r for r in self.projects_users.values() if r["status"] == "in_progress"]
+        for record in self.rng.sample(
+            in_progress, min(len(in_progress), self.count(per_campus * 0.02))
+        ):
+            self.world.delete("projects_users", record["id"])
+            self.silent["projects_users"] += 1
+        memberships = sorted(self.world.collections["coalitions_users"].rows)
+        for rid in self.rng.sample(
+            memberships, min(len(memberships), self.count(per_campus * 0.02))
+        ):
+            self.world.delete("coalitions_users", rid)
+            self.silent["coalitions_users"] += 1
+
+    def staff_edit(self) -> None:
+        projects = self.world.collections["projects"].rows
+        for pid in self.rng.sample(sorted(projects), min(len(projects), self.count(1))):
+            project = projects[pid]
+            if project.get("difficulty") is not None:
+                self.touch(
+                    "projects",
+                    project,
+                    {"difficulty": project["difficulty"] + self.rng.choice((-25, 25, 50))},
+                )
+
+
+def simulate(world: World, start: datetime, end: datetime) -> dict:
+    return Activity(world, start, end).run()

@@ -1,0 +1,211 @@
+"""How each stored record is rendered as the API's JSON object.
+
+Key order and nesting follow the real payloads (tests/fixtures/intra_samples) and, for the
+objects without a sample, intra-api.md §5. Nested copies of other objects are built from the
+current state of those objects, as the real API embeds them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+from intra_simulator import catalog
+
+if TYPE_CHECKING:
+    from intra_simulator.world import World
+
+LIGHT_USER_KEYS = (
+    "id", "email", "login", "first_name", "last_name", "usual_full_name", "usual_first_name",
+    "url", "phone", "displayname", "kind", "image", "staff?", "correction_point", "pool_month",
+    "pool_year", "location", "wallet", "anonymize_date", "data_erasure_date", "created_at",
+    "updated_at", "alumnized_at", "alumni?", "active?",
+)  # fmt: skip
+CURSUS_USER_KEYS = (
+    "id", "begin_at", "end_at", "grade", "level", "skills", "cursus_id", "has_coalition",
+    "blackholed_at", "created_at", "updated_at",
+)  # fmt: skip
+CAMPUS_USER_KEYS = ("id", "user_id", "campus_id", "is_primary", "created_at", "updated_at")
+COALITIONS_USER_KEYS = (
+    "id",
+    "coalition_id",
+    "user_id",
+    "score",
+    "rank",
+    "created_at",
+    "updated_at",
+)
+
+
+def plain(world: World, record: dict) -> dict:
+    return record
+
+
+def embedded_campus(campus: dict) -> dict:
+    """Campuses nested in projects have no ``endpoint`` and a timestamped ``language``."""
+    body = {k: v for k, v in campus.items() if k != "endpoint"}
+    lang = campus["language"]
+    created, updated = catalog.LANGUAGES[lang["id"]][2:]
+    body["language"] = {**lang, "created_at": created, "updated_at": updated}
+    return body
+
+
+def project(world: World, record: dict) -> dict:
+    cursus = world.collections["cursus"].rows
+    campus = world.collections["campus"].rows
+    body = {}
+    for key, value in record.items():
+        if key == "cursus_ids":
+            body["cursus"] = [cursus[c] for c in value if c in cursus]
+        elif key == "campus_ids":
+            body["campus"] = [embedded_campus(campus[c]) for c in value if c in campus]
+        else:
+            body[key] = value
+    return body
+
+
+def bloc(world: World, record: dict) -> dict:
+    coalitions = world.collections["coalitions"].rows
+    body = {k: v for k, v in record.items() if k != "coalition_ids"}
+    body["coalitions"] = [coalitions[c] for c in record["coalition_ids"] if c in coalitions]
+    return body
+
+
+def light_user(world: World, user: dict) -> dict:
+    return {key: user[key] for key in LIGHT_USER_KEYS}
+
+
+def full_user(world: World, user: dict) -> dict:
+    """``/v2/users/:id``: the light user plus the user's own lists (intra-api.md §5)."""
+    uid = user["id"]
+    body = light_user(world, user)
+    mine = world.owned_by(uid)
+    campus_rows = world.collections["campus"].rows
+    body.update(
+        groups=[],
+        cursus_users=[cursus_user(world, r) for r in mine["cursus_users"]],
+        projects_users=[
+            {k: v for k, v in projects_user(world, r).items() if k not in ("user", "teams")}
+            for r in mine["projects_users"]
+        ],
+        languages_users=[],
+        achievements=[
+            {k: v for k, v in world.collections["achievements"].rows[r["achievement_id"]].items()}
+            for r in mine["achievements_users"]
+            if r["achievement_id"] in world.collections["achievements"].rows
+        ],
+        titles=[],
+        titles_users=[],
+        partnerships=[],
+        patroned=[],
+        patroning=[],
+        expertises_users=[],
+        roles=[],
+        campus=[
+            campus_rows[r["campus_id"]]
+            for r in mine["campus_users"]
+            if r["campus_id"] in campus_rows
+        ],
+        campus_users=[campus_user(world, r) for r in mine["campus_users"]],
+    )
+    body["achievements"] = [{k: a[k] for k in list(a)[:9]} for a in body["achievements"]]
+    return body
+
+
+def cursus_user(world: World, record: dict) -> dict:
+    body = {key: record[key] for key in CURSUS_USER_KEYS}
+    body["user"] = light_user(world, world.collections["users"].rows[record["user_id"]])
+    body["cursus"] = world.collections["cursus"].rows.get(record["cursus_id"])
+    return body
+
+
+def campus_user(world: World, record: dict) -> dict:
+    return {key: record[key] for key in CAMPUS_USER_KEYS}
+
+
+def coalitions_user(world: World, record: dict) -> dict:
+    return {key: record[key] for key in COALITIONS_USER_KEYS}
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=8).hexdigest()
+
+
+def team(world: World, stored: dict, projects_user_id: int, occurrence: int) -> dict:
+    users = world.collections["users"].rows
+    members = [users[uid] for uid in stored["user_ids"] if uid in users]
+    leader = members[0]["login"] if members else "team"
+    status = stored["status"]
+    return {
+        "id": stored["id"],
+        "name": f"{leader}'s group",
+        "url": f"https://api.intra.42.fr/v2/teams/{stored['id']}",
+        "final_mark": stored["final_mark"],
+        "project_id": stored["project_id"],
+        "created_at": stored["created_at"],
+        "updated_at": stored["updated_at"],
+        "status": status,
+        "terminating_at": None,
+        "users": [
+            {
+                "id": member["id"],
+                "login": member["login"],
+                "url": member["url"],
+                "leader": index == 0,
+                "occurrence": occurrence,
+                "validated": bool(stored["validated?"]),
+                "projects_user_id": projects_user_id,
+            }
+            for index, member in enumerate(members)
+        ],
+        "locked?": stored["locked_at"] is not None,
+        "validated?": stored["validated?"],
+        "closed?": stored["closed_at"] is not None,
+        "repo_url": f"git@vogsphere.42.fr:vogsphere/intra-uuid-{_digest('repo', stored['id'])}",
+        "repo_uuid": f"intra-uuid-{_digest('uuid', stored['id'])}",
+        "locked_at": stored["locked_at"],
+        "closed_at": stored["closed_at"],
+        "project_session_id": stored["project_session_id"],
+        "project_gitlab_path": None,
+    }
+
+
+def projects_user(world: World, record: dict) -> dict:
+    projects = world.collections["projects"].rows
+    linked = projects.get(record["project_id"])
+    return {
+        "id": record["id"],
+        "occurrence": record["occurrence"],
+        "final_mark": record["final_mark"],
+        "status": record["status"],
+        "validated?": record["validated?"],
+        "current_team_id": record["current_team_id"],
+        "project": {
+            "id": record["project_id"],
+            "name": linked["name"] if linked else None,
+            "slug": linked["slug"] if linked else None,
+            "parent_id": (linked["parent"] or {}).get("id") if linked else None,
+        },
+        "cursus_ids": record["cursus_ids"],
+        "marked_at": record["marked_at"],
+        "marked": record["marked"],
+        "retriable_at": record["retriable_at"],
+        "created_at": record["created_at"],
+        "updated_at": record["updated_at"],
+        "user": light_user(world, world.collections["users"].rows[record["user_id"]]),
+        "teams": [team(world, t, record["id"], record["occurrence"]) for t in record["teams"]],
+    }
+
+
+def achievements_user(world: World, record: dict) -> dict:
+    user = world.collections["users"].rows[record["user_id"]]
+    return {
+        "id": record["id"],
+        "achievement_id": record["achievement_id"],
+        "user_id": record["user_id"],
+        "login": user["login"],
+        "nbr_of_success": record["nbr_of_success"],
+        "url": user["url"],
+        "created_at": record["created_at"],
+        "updated_at": record["updated_at"],
+    }

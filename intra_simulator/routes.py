@@ -1,0 +1,137 @@
+"""The API's URL routes: each maps a path to a listing (records of a collection) or an object.
+
+Unknown paths raise ``NotFound`` (404 ``{}``), and so do unknown ids in a path. Show routes
+accept the slug (cursus, projects) or the login (users) in place of the id, as the API does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from intra_simulator import render
+
+if TYPE_CHECKING:
+    from intra_simulator.world import Listing, World
+
+Route = tuple[re.Pattern, Callable[..., "Listing | dict"]]
+
+
+def build_routes(world: World) -> list[Route]:
+    def listing(name: str) -> Callable[[], Listing]:
+        return lambda: world.listing(name)
+
+    def show(name: str, by_slug: bool = False) -> Callable[[str], dict]:
+        return lambda key: world.show(name, key, by_slug)
+
+    def of_user(name: str) -> Callable[[str], Listing]:
+        def handler(key: str) -> Listing:
+            uid = world.find("users", key, by_login=True)["id"]
+            return world.listing(name, lambda r: r["user_id"] == uid, key=f"users/{uid}/{name}")
+
+        return handler
+
+    def cursus_projects(key: str) -> Listing:
+        cursus_id = world.find("cursus", key, by_slug=True)["id"]
+        return world.listing(
+            "projects", lambda p: cursus_id in p["cursus_ids"], key=f"cursus/{cursus_id}/projects"
+        )
+
+    def campus_achievements(key: str) -> Listing:
+        name = world.find("campus", key)["name"]
+        return world.listing(
+            "achievements", lambda a: name in a["campus"], key=f"campus/{key}/achievements"
+        )
+
+    def bloc_coalitions(key: str) -> Listing:
+        members = set(world.find("blocs", key)["coalition_ids"])
+        return world.listing(
+            "coalitions", lambda c: c["id"] in members, key=f"blocs/{key}/coalitions"
+        )
+
+    def cursus_cursus_users(key: str) -> Listing:
+        cursus_id = world.find("cursus", key, by_slug=True)["id"]
+        return world.listing(
+            "cursus_users", lambda r: r["cursus_id"] == cursus_id, key=f"cursus/{cursus_id}/cu"
+        )
+
+    def users_with(name: str, field: str, value: int) -> Callable[[], Callable[[dict], bool]]:
+        """A predicate on users: having a row of ``name`` whose ``field`` is ``value``."""
+
+        def factory() -> Callable[[dict], bool]:
+            ids = {r["user_id"] for r in world.collections[name].rows.values() if r[field] == value}
+            return lambda user: user["id"] in ids
+
+        return factory
+
+    def cursus_users_of(key: str) -> Listing:
+        cursus_id = world.find("cursus", key, by_slug=True)["id"]
+        enrolled = users_with("cursus_users", "cursus_id", cursus_id)
+        return world.listing("users", key=f"cursus/{cursus_id}/users", keep_factory=enrolled)
+
+    def campus_users_of(key: str) -> Listing:
+        campus_id = world.find("campus", key)["id"]
+        members = users_with("campus_users", "campus_id", campus_id)
+        return world.listing("users", key=f"campus/{campus_id}/users", keep_factory=members)
+
+    def project_projects_users(key: str) -> Listing:
+        project_id = world.find("projects", key, by_slug=True)["id"]
+        return world.listing(
+            "projects_users",
+            lambda r: r["project_id"] == project_id,
+            key=f"projects/{project_id}/pu",
+        )
+
+    def coalition_members(key: str) -> Listing:
+        coalition_id = world.find("coalitions", key)["id"]
+        return world.listing(
+            "coalitions_users",
+            lambda r: r["coalition_id"] == coalition_id,
+            key=f"co/{coalition_id}",
+        )
+
+    def user(key: str) -> dict:
+        return render.full_user(world, world.find("users", key, by_login=True))
+
+    def me() -> dict:
+        from intra_simulator.world import NotFound
+
+        raise NotFound("/v2/me has no user with an application token")
+
+    routes: list[tuple[str, Callable]] = [
+        (r"/v2/cursus", listing("cursus")),
+        (r"/v2/cursus/([^/]+)", show("cursus", by_slug=True)),
+        (r"/v2/cursus/([^/]+)/projects", cursus_projects),
+        (r"/v2/cursus/([^/]+)/cursus_users", cursus_cursus_users),
+        (r"/v2/cursus/([^/]+)/users", cursus_users_of),
+        (r"/v2/campus", listing("campus")),
+        (r"/v2/campus/([^/]+)", show("campus")),
+        (r"/v2/campus/([^/]+)/achievements", campus_achievements),
+        (r"/v2/campus/([^/]+)/users", campus_users_of),
+        (r"/v2/projects", listing("projects")),
+        (r"/v2/projects/([^/]+)", show("projects", by_slug=True)),
+        (r"/v2/projects/([^/]+)/projects_users", project_projects_users),
+        (r"/v2/achievements", listing("achievements")),
+        (r"/v2/achievements/([^/]+)", show("achievements")),
+        (r"/v2/coalitions", listing("coalitions")),
+        (r"/v2/coalitions/([^/]+)", show("coalitions")),
+        (r"/v2/coalitions/([^/]+)/coalitions_users", coalition_members),
+        (r"/v2/blocs", listing("blocs")),
+        (r"/v2/blocs/([^/]+)", show("blocs")),
+        (r"/v2/blocs/([^/]+)/coalitions", bloc_coalitions),
+        (r"/v2/users", listing("users")),
+        (r"/v2/users/([^/]+)", user),
+        (r"/v2/users/([^/]+)/projects_users", of_user("projects_users")),
+        (r"/v2/users/([^/]+)/cursus_users", of_user("cursus_users")),
+        (r"/v2/users/([^/]+)/campus_users", of_user("campus_users")),
+        (r"/v2/users/([^/]+)/coalitions_users", of_user("coalitions_users")),
+        (r"/v2/users/([^/]+)/achievements_users", of_user("achievements_users")),
+        (r"/v2/me", me),
+        (r"/v2/cursus_users", listing("cursus_users")),
+        (r"/v2/campus_users", listing("campus_users")),
+        (r"/v2/projects_users", listing("projects_users")),
+        (r"/v2/achievements_users", listing("achievements_users")),
+        (r"/v2/coalitions_users", listing("coalitions_users")),
+    ]
+    return [(re.compile(pattern), handler) for pattern, handler in routes]
