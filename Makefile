@@ -6,12 +6,13 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: help demo test lint unit elt docs simulator db-stop clean
+.PHONY: help demo test lint unit elt elt-full docs simulator db-stop clean
 
 help:
 	@echo "make demo       run the whole ELT against the simulator and an embedded PostgreSQL"
 	@echo "make test       lint (ruff, sqlfluff) and every test (unit + integration)"
-	@echo "make elt        production run (cron): extract+load the 42 API, then dbt build"
+	@echo "make elt        production run (hourly cron): extract+load what changed, then dbt build"
+	@echo "make elt-full   reconciliation (weekly cron): re-read live data in full, drop what the API lost"
 	@echo "make docs       dbt docs generate + serve on http://127.0.0.1:8080"
 	@echo "make simulator  run the intra simulator on http://127.0.0.1:8042 (scale=network)"
 	@echo "make db-stop    stop the embedded PostgreSQL"
@@ -37,6 +38,9 @@ unit: $(INSTALLED)
 
 elt: $(INSTALLED)
 	$(PY) -m pipelines.elt
+
+elt-full: $(INSTALLED)
+	$(PY) -m pipelines.elt --full
 
 docs: $(INSTALLED)
 	$(PY) -m pipelines.docs

@@ -219,14 +219,15 @@ class Activity:
                 )
 
     def arrive(self) -> None:
+        """A new student: every record of theirs is created at the moment they arrive."""
         campus = self.rng.choice(self.kept_campuses)
         builder = self.world.builder
         before = {name: len(getattr(builder.population, name)) for name in self._live()}
-        builder.add_person(campus, "student", now=self.moment())
+        arrived = self.moment()
+        builder.add_person(campus, "student", now=arrived)
         for name in self._live():
             for record in getattr(builder.population, name)[before[name] :]:
-                record["created_at"] = max(record["created_at"], iso(self.start))
-                record["updated_at"] = max(record["updated_at"], record["created_at"])
+                record["created_at"] = record["updated_at"] = iso(arrived)
                 self.world.insert(name, record)
                 self.changed[name] += 1
 

@@ -281,7 +281,8 @@ class PopulationBuilder:
         cdn = f"https://cdn.intra.42.fr/users/{rng.getrandbits(128):032x}"
         pool = joined - timedelta(days=30)
         alumni = role == "alumni"
-        retention = joined + timedelta(days=365 * rng.randint(5, 8))
+        # data retention ends years ahead (every real user shows a future date)
+        retention = max(joined, DATA_EPOCH) + timedelta(days=rng.randint(120, 365 * 6))
         user = {
             "id": uid,
             "email": f"{login}@student.{domain}",

@@ -1,16 +1,20 @@
-"""``make elt``: one production run, for cron.
+"""``make elt`` (hourly) and ``make elt-full`` (weekly reconciliation): one run, for cron.
 
 1. Take the run lock (a second, overlapping run exits at once with code 75).
 2. Resolve the database (configured DSN, or the embedded PostgreSQL) and the API settings
    from dlt's config; a missing setting is named in the error.
 3. Extract and load each resource of the ``intra`` source into schema ``raw``, one dlt load
-   per resource, so a resource that fails leaves its table exactly as it was while the others
-   still land.
-4. ``dbt build``: models and their tests; an error-severity test failure fails the run.
-5. Print API calls per resource against the minimum, rows per table, seconds per stage.
+   per resource: reference snapshots first (they define the kept scope), then the live
+   resources, incrementally (``--full``: re-read in full, deleting what the API dropped).
+   A resource that fails leaves its table exactly as it was while the others still land.
+4. Erase the personal fields of anonymized users in ``raw`` (``privacy``).
+5. ``dbt build``: models and their tests (``--full-refresh`` after a reconciliation); an
+   error-severity test failure fails the run.
+6. Print API calls per resource against the minimum, rows, seconds per stage.
 
 Exit codes: 0 all good; 1 something failed (the summary says what); 2 configuration or
-credentials to fix; 75 another run holds the lock.
+credentials to fix; 3 stopped early because the hourly API quota is spent (what was loaded is
+published, the next run resumes where this one stopped); 75 another run holds the lock.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,7 +34,7 @@ from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.database import Database, DatabaseError, resolve_database
-from pipelines.dbt_runner import run_dbt
+from pipelines.dbt_runner import DbtResult, run_dbt
 from pipelines.intra import SnapshotTooSmall, endpoint_request, intra
 from pipelines.intra.api import IntraApi
 from pipelines.intra.auth import InvalidCredentials
@@ -38,17 +42,19 @@ from pipelines.intra.rate_limit import QuotaExhausted
 from pipelines.intra.settings import (
     DEFAULT_BASE_URL,
     DEFAULT_CURSUS_ID,
-    PAGE_SIZE,
+    LIVE_ENDPOINTS,
     REFERENCE_ENDPOINTS,
 )
+from pipelines.privacy import erase_anonymized
 from pipelines.progress import ProgressHandler
 from pipelines.report import table
 from pipelines.run_lock import AlreadyRunning, RunLock
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_BUSY = 0, 1, 2, 75
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_QUOTA, EXIT_BUSY = 0, 1, 2, 3, 75
 PIPELINE_NAME = "intra"
 RAW_SCHEMA = "raw"
 MARTS_SCHEMA = "marts"
+RESOURCES = {**REFERENCE_ENDPOINTS, **LIVE_ENDPOINTS}
 MARTS = (
     "cursus",
     "campuses",
@@ -58,6 +64,11 @@ MARTS = (
     "coalitions",
     "achievements",
     "campus_achievements",
+    "users",
+    "cursus_users",
+    "projects_users",
+    "achievements_users",
+    "coalitions_users",
 )
 
 
@@ -70,18 +81,13 @@ def say(message: str) -> None:
 class ResourceResult:
     name: str
     status: str  # "ok", or what went wrong
-    rows: int | None
-    pages: int
+    fetched: int  # records read from the API this run
+    table_rows: int | None  # rows in the raw table after the run
+    minimum_calls: int  # the fewest calls that could have read them
     calls: int
-    outcomes: dict[str, int]
-    seconds: float
-
-    page_size: int = PAGE_SIZE
-
-    @property
-    def minimum_calls(self) -> int:
-        """The fewest calls a complete snapshot of ``rows`` records can take."""
-        return max(1, math.ceil((self.rows or 0) / self.page_size))
+    outcomes: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    deleted: int = 0
 
 
 def find_cause(error: BaseException, *types: type[BaseException]) -> BaseException | None:
@@ -121,9 +127,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--resources",
         nargs="+",
-        choices=sorted(REFERENCE_ENDPOINTS),
-        default=list(REFERENCE_ENDPOINTS),
-        help="extract only these resources (default: all)",
+        choices=list(RESOURCES),
+        default=list(RESOURCES),
+        help="extract only these resources, in this order (default: all)",
+    )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="reconcile: re-read live resources in full, drop what the API lost",
     )
     parser.add_argument("--skip-dbt", action="store_true", help="extract and load only")
     parser.add_argument(
@@ -152,9 +163,10 @@ class Run:
         self.args = args
         self.data_dir: Path = args.data_dir
         self.progress = ProgressHandler()
-        logging.getLogger("intra.progress").addHandler(self.progress)
-        logging.getLogger("intra.progress").setLevel(logging.INFO)
-        logging.getLogger("intra.progress").propagate = False
+        progress_log = logging.getLogger("intra.progress")
+        progress_log.addHandler(self.progress)
+        progress_log.setLevel(logging.INFO)
+        progress_log.propagate = False
         logging.getLogger("pgserver").setLevel(logging.WARNING)
 
     def execute(self) -> int:
@@ -169,14 +181,15 @@ class Run:
             say(f"ERROR database: {error}")
             return EXIT_CONFIG
         try:
-            source = intra()
+            source = intra(reconcile=self.args.full)
         except ConfigFieldMissingException as missing:
             fields = ", ".join(f"sources.intra.{f}" for f in missing.fields)
             envs = ", ".join(f"SOURCES__INTRA__{f.upper()}" for f in missing.fields)
             say(f"ERROR missing setting(s) {fields}: put them in .dlt/secrets.toml or set {envs}")
             return EXIT_CONFIG
         api = next(a for a in IntraApi.instances() if a.base_url == base_url.rstrip("/"))
-        say(f"start: cursus {cursus_id}, API {base_url}, {database.describe()}")
+        mode = "reconciliation (full re-read of live data)" if self.args.full else "incremental"
+        say(f"start: {mode}, cursus {cursus_id}, API {base_url}, {database.describe()}")
 
         pipeline = dlt.pipeline(
             pipeline_name=PIPELINE_NAME,
@@ -185,7 +198,14 @@ class Run:
             pipelines_dir=str(self.data_dir / "dlt"),
         )
         extract_started = time.monotonic()
-        results, fatal = self.extract_load(pipeline, source, api, cursus_id, database)
+        results, fatal, stopped = self.extract_load(pipeline, source, api, cursus_id, database)
+        as_of = None if fatal else api.server_now()
+        erased = {} if fatal else erase_anonymized(database, as_of)
+        if erased:
+            say(
+                "erased anonymized users' personal fields in raw: "
+                + ", ".join(f"{k} {v}" for k, v in erased.items())
+            )
         extract_seconds = time.monotonic() - extract_started
 
         dbt_result = None
@@ -195,8 +215,19 @@ class Run:
         elif self.args.skip_dbt:
             say("dbt skipped (--skip-dbt)")
         else:
+            reconciled = any(
+                r.name in LIVE_ENDPOINTS
+                and api.reports.get(r.name)
+                and api.reports[r.name].reconciled
+                for r in results
+            )
+            flags = ("--full-refresh",) if reconciled else ()
             dbt_result = run_dbt(
-                database, "build", dbt_vars={"cursus_id": cursus_id}, log_dir=self.data_dir / "logs"
+                database,
+                "build",
+                *flags,
+                dbt_vars={"cursus_id": cursus_id, "as_of": as_of.isoformat()},
+                log_dir=self.data_dir / "logs",
             )
             say(dbt_result.headline() + f" (log: {dbt_result.log_path})")
 
@@ -206,97 +237,132 @@ class Run:
         if fatal and isinstance(fatal, InvalidCredentials):
             return EXIT_CONFIG
         failed = (
-            fatal or any(r.status != "ok" for r in results) or (dbt_result and not dbt_result.ok)
+            fatal
+            or any(not r.status.startswith("ok") for r in results)
+            or (dbt_result and not dbt_result.ok)
         )
-        say("done: FAILED" if failed else "done: ok")
-        return EXIT_FAILED if failed else EXIT_OK
+        if failed:
+            say("done: FAILED")
+            return EXIT_FAILED
+        if stopped:
+            say(f"done: stopped early, {stopped}; what was loaded is published")
+            return EXIT_QUOTA
+        say("done: ok")
+        return EXIT_OK
 
     def extract_load(self, pipeline, source, api: IntraApi, cursus_id: int, database: Database):
-        """One dlt load per resource; returns the results and a fatal error, if any."""
+        """One dlt load per resource; returns the results, a fatal error and a quota stop."""
         results: list[ResourceResult] = []
         for name in self.args.resources:
-            path = api.url_path(endpoint_request(REFERENCE_ENDPOINTS[name], cursus_id)[0])
+            path = api.url_path(endpoint_request(RESOURCES[name], cursus_id)[0])
             calls_before, outcomes_before = api.stats.calls(path), api.stats.outcomes(path)
             started = time.monotonic()
-            status, fatal = "ok", None
+            status, fatal, stopped = "ok", None, None
             try:
                 pipeline.run(source.with_resources(name))
             except PipelineStepFailed as error:
-                fatal = find_cause(error, InvalidCredentials, QuotaExhausted)
-                cause = fatal or find_cause(error, SnapshotTooSmall) or root_cause(error)
+                fatal = find_cause(error, InvalidCredentials)
+                stopped = find_cause(error, QuotaExhausted)
+                cause = fatal or stopped or find_cause(error, SnapshotTooSmall) or root_cause(error)
                 status = f"failed in {error.step}: {describe_error(cause)}"
             self.progress.clear()
-            outcomes = {
-                k: v - outcomes_before.get(k, 0)
-                for k, v in api.stats.outcomes(path).items()
-                if v - outcomes_before.get(k, 0)
-            }
-            result = ResourceResult(
-                name=name,
-                status=status,
-                rows=self.count_rows(database, RAW_SCHEMA, name),
-                pages=self.progress.pages_of(name),
-                calls=api.stats.calls(path) - calls_before,
-                outcomes=outcomes,
-                seconds=time.monotonic() - started,
-                page_size=api.page_size,
+            report = api.reports.get(name) if name in LIVE_ENDPOINTS else None
+            if report is not None and report.stopped:
+                stopped = report.stopped
+                status = "ok, stopped early (quota); resumes next run"
+            result = self.result(
+                name, status, report, api, path, calls_before, outcomes_before, database
             )
+            result.seconds = time.monotonic() - started
             results.append(result)
             if fatal:
                 result.status = f"stopped: {type(fatal).__name__}"
-                return results, fatal
+                return results, fatal, None
+            deleted = f", {result.deleted} deleted" if result.deleted else ""
+            flag = "" if status.startswith("ok") else "ERROR "
             say(
-                f"{'ERROR ' if status != 'ok' else ''}{name}: {status}, {result.rows} rows in "
-                f"raw.{name}, {result.calls} calls (minimum {result.minimum_calls}), "
-                f"{result.seconds:.1f} s"
+                f"{flag}{name}: {status}, {result.fetched} records read{deleted}, "
+                f"{result.calls} calls (minimum {result.minimum_calls}), {result.seconds:.1f} s"
             )
-        return results, None
+            if stopped:
+                say(f"{stopped}; the remaining resources wait for the next run")
+                return results, None, stopped
+        return results, None, None
+
+    def result(
+        self, name, status, report, api, path, calls_before, outcomes_before, database
+    ) -> ResourceResult:
+        outcomes = {
+            k: v - outcomes_before.get(k, 0)
+            for k, v in api.stats.outcomes(path).items()
+            if v - outcomes_before.get(k, 0)
+        }
+        table_rows = self.count_rows(database, RAW_SCHEMA, name)
+        if report is not None:  # live: each scan costs at least one call
+            fetched = report.records
+            minimum = sum(max(1, math.ceil(n / api.page_size)) for n in report.scan_records)
+        else:  # snapshot: the whole table, read once
+            fetched = (table_rows or 0) if status == "ok" else 0
+            minimum = max(1, math.ceil(fetched / api.page_size))
+        return ResourceResult(
+            name=name,
+            status=status,
+            fetched=fetched,
+            table_rows=table_rows,
+            minimum_calls=minimum,
+            calls=api.stats.calls(path) - calls_before,
+            outcomes=outcomes,
+            deleted=report.deleted if report is not None else 0,
+        )
 
     @staticmethod
-    def count_rows(database: Database, schema: str, table: str) -> int | None:
+    def count_rows(database: Database, schema: str, table_name: str) -> int | None:
         with database.connect() as connection, connection.cursor() as cursor:
-            cursor.execute("select to_regclass(%s)", (f"{schema}.{table}",))
+            cursor.execute("select to_regclass(%s)", (f"{schema}.{table_name}",))
             if cursor.fetchone()[0] is None:
                 return None
-            cursor.execute(f'select count(*) from "{schema}"."{table}"')
+            cursor.execute(f'select count(*) from "{schema}"."{table_name}"')
             return cursor.fetchone()[0]
 
-    def print_summary(self, results, api, dbt_result, database, extract_s: float, total_s: float):
-        rows = []
-        for r in results:
-            server_errors = sum(v for k, v in r.outcomes.items() if k.startswith("5"))
-            rows.append(
-                [
-                    r.name,
-                    "-" if r.rows is None else r.rows,
-                    r.pages,
-                    r.calls,
-                    r.minimum_calls,
-                    r.outcomes.get("429", 0),
-                    server_errors,
-                    f"{r.seconds:.1f}",
-                    r.status,
-                ]
-            )
+    def print_summary(
+        self, results, api, dbt_result: DbtResult | None, database, extract_s: float, total_s: float
+    ):
+        def server_errors(result: ResourceResult) -> int:
+            return sum(v for k, v in result.outcomes.items() if k.startswith("5"))
+
+        rows = [
+            [
+                r.name,
+                r.fetched,
+                "-" if r.table_rows is None else r.table_rows,
+                r.calls,
+                r.minimum_calls,
+                r.outcomes.get("429", 0),
+                server_errors(r),
+                f"{r.seconds:.1f}",
+                r.status,
+            ]
+            for r in results
+        ]
         token_calls = api.stats.calls("/oauth/token")
         rows.append(["(token)", "", "", token_calls, 1, "", "", "", ""])
         rows.append(
             [
                 "total",
-                sum(r.rows or 0 for r in results),
-                sum(r.pages for r in results),
+                sum(r.fetched for r in results),
+                "",
                 sum(r.calls for r in results) + token_calls,
                 sum(r.minimum_calls for r in results) + 1,
                 api.stats.total("429"),
-                sum(v for r in results for k, v in r.outcomes.items() if k.startswith("5")),
+                sum(server_errors(r) for r in results),
                 f"{extract_s:.1f}",
                 "",
             ]
         )
         header = [
             "resource",
-            "rows",
-            "pages",
+            "read",
+            "in raw",
             "calls",
             "minimum",
             "429",

@@ -10,20 +10,30 @@ Reference resources are full snapshots (``write_disposition="replace"``). dlt on
 table once its resource was extracted completely, and with the ``insert-from-staging``
 strategy (set in ``.dlt/config.toml``) the replacement is one transaction: a run cut short
 never empties or half-replaces a table.
+
+Live resources are incremental (``write_disposition="merge"`` on id): each run reads what
+changed since the last one, and a reconciliation (``reconcile=True``) re-reads everything and
+deletes what the API no longer has (see ``incremental``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import timedelta
 
 import dlt
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.extract.resource import DltResource
 
 from pipelines.intra.api import IntraApi
+from pipelines.intra.incremental import RECONCILE_MARKER, SyncReport, sync
 from pipelines.intra.settings import (
     DEFAULT_BASE_URL,
     DEFAULT_CURSUS_ID,
+    LIVE_BOOKKEEPING,
+    LIVE_ENDPOINTS,
     MIN_SNAPSHOT_RATIO,
+    OVERLAP_SECONDS,
     PAGE_SIZE,
     REFERENCE_ENDPOINTS,
     REQUESTS_PER_HOUR,
@@ -37,6 +47,10 @@ class SnapshotTooSmall(Exception):
     """A full snapshot shrank so much that replacing the table would likely lose data."""
 
 
+class MissingScope(Exception):
+    """A live resource ran before the reference data that defines its scope."""
+
+
 @dlt.source(name="intra", max_table_nesting=0)
 def intra(
     client_id: str = dlt.secrets.value,
@@ -47,6 +61,8 @@ def intra(
     requests_per_hour: int = REQUESTS_PER_HOUR,
     min_snapshot_ratio: float = MIN_SNAPSHOT_RATIO,
     page_size: int = PAGE_SIZE,
+    overlap_seconds: int = OVERLAP_SECONDS,
+    reconcile: bool = False,
 ) -> list[DltResource]:
     """The 42 API's reference data for one cursus.
 
@@ -60,6 +76,8 @@ def intra(
         min_snapshot_ratio: refuse a snapshot smaller than this share of the previous one
             (set ``SOURCES__INTRA__MIN_SNAPSHOT_RATIO=0`` for one run to accept a real shrink).
         page_size: records per request; 100 is the API's maximum and costs the fewest calls.
+        overlap_seconds: how far each incremental window reaches back before the last one's end.
+        reconcile: re-read the live resources in full and delete what the API no longer has.
     """
     if not 1 <= page_size <= PAGE_SIZE:
         raise ValueError(
@@ -73,10 +91,16 @@ def intra(
         requests_per_hour=requests_per_hour,
         page_size=page_size,
     )
-    return [
+    reference = [
         snapshot_resource(api, name, endpoint, cursus_id, min_snapshot_ratio)
         for name, endpoint in REFERENCE_ENDPOINTS.items()
     ]
+    overlap = timedelta(seconds=overlap_seconds)
+    live = [
+        live_resource(api, name, endpoint, cursus_id, overlap, reconcile)
+        for name, endpoint in LIVE_ENDPOINTS.items()
+    ]
+    return reference + live
 
 
 def endpoint_request(endpoint: Endpoint, cursus_id: int) -> tuple[str, dict[str, str]]:
@@ -97,8 +121,10 @@ def snapshot_resource(
         sizes = dlt.current.source_state().setdefault("snapshot_rows", {})
         previous = sizes.get(name)
         rows = 0
+        scope = ScopeTracker(name)
         for page in api.pages(name, path, params):
             rows += len(page)
+            scope.see(page)
             yield page
         if previous and rows < previous * min_ratio:
             raise SnapshotTooSmall(
@@ -108,6 +134,7 @@ def snapshot_resource(
                 "SOURCES__INTRA__MIN_SNAPSHOT_RATIO=0."
             )
         sizes[name] = rows
+        scope.remember(dlt.current.source_state())
 
     return dlt.resource(
         snapshot,
@@ -115,4 +142,95 @@ def snapshot_resource(
         write_disposition="replace",
         primary_key="id",
         columns=column_hints(endpoint.columns),
+    )
+
+
+class ScopeTracker:
+    """Remembers, from the reference snapshots, the scope the live resources are narrowed to:
+    the kept campuses (active and public) and the coalitions of the cursus's blocs there.
+
+    This mirrors dbt's rules only to save API calls (the history of closed campuses is large);
+    the rules themselves stay in dbt, which filters again."""
+
+    def __init__(self, resource: str) -> None:
+        self.resource = resource
+        self.rows: list[dict] = []
+
+    def see(self, page: list[dict]) -> None:
+        if self.resource in ("campus", "blocs"):
+            self.rows.extend(page)
+
+    def remember(self, source_state: dict) -> None:
+        scope = source_state.setdefault("scope", {})
+        if self.resource == "campus":
+            scope["campuses"] = sorted(c["id"] for c in self.rows if c["active"] and c["public"])
+        elif self.resource == "blocs":
+            kept = set(scope.get("campuses", []))
+            scope["coalitions"] = sorted(
+                c["id"]
+                for bloc in self.rows
+                if bloc["campus_id"] in kept
+                for c in bloc["coalitions"]
+            )
+
+
+def unseen_ids(table: str) -> Callable[[str, int], list[int]]:
+    """Ids of a raw table up to ``max_id`` that a reconcile scan ``marker`` did not load."""
+
+    def query(marker: str, max_id: int) -> list[int]:
+        with dlt.current.pipeline().sql_client() as client:
+            qualified = client.make_qualified_table_name(table)
+            try:
+                sql = (
+                    f"select id from {qualified} "
+                    f"where id <= %s and {RECONCILE_MARKER} is distinct from %s"
+                )
+                rows = client.execute_sql(sql, max_id, marker)
+            except DatabaseUndefinedRelation:
+                return []
+        return [row[0] for row in rows or []]
+
+    return query
+
+
+def live_resource(
+    api: IntraApi,
+    name: str,
+    endpoint: Endpoint,
+    cursus_id: int,
+    overlap: timedelta,
+    reconcile: bool,
+) -> DltResource:
+    """A resource that merges what changed since its last run (or everything, reconciling)."""
+    path, _ = endpoint_request(endpoint, cursus_id)
+
+    def changes() -> Iterator[list[dict]]:
+        scope = None
+        if endpoint.scope:
+            scope = dlt.current.source_state().get("scope", {}).get(endpoint.scope)
+            if scope is None:
+                raise MissingScope(
+                    f"{name} is narrowed to the kept {endpoint.scope}, which the campus and blocs "
+                    "resources define: run them first (make elt runs every resource in order)"
+                )
+        report = api.reports[name] = SyncReport()
+        yield from sync(
+            api,
+            name,
+            path,
+            dlt.current.resource_state(),
+            overlap=overlap,
+            reconcile=reconcile,
+            scope=scope,
+            scope_filter=endpoint.scope_filter,
+            unseen_ids=unseen_ids(name),
+            report=report,
+        )
+
+    return dlt.resource(
+        changes,
+        name=name,
+        write_disposition="merge",
+        primary_key="id",
+        columns=column_hints({**endpoint.columns, **LIVE_BOOKKEEPING}),
     )

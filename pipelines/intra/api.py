@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 from typing import ClassVar
 
 from dlt.sources.helpers.rest_client import RESTClient
@@ -17,7 +18,7 @@ from dlt.sources.helpers.rest_client import RESTClient
 from pipelines.intra.auth import IntraOAuth2
 from pipelines.intra.paginator import IdKeysetPaginator
 from pipelines.intra.rate_limit import RateLimiter
-from pipelines.intra.transport import CallStats, build_session
+from pipelines.intra.transport import CallStats, ServerClock, build_session
 
 progress_log = logging.getLogger("intra.progress")
 
@@ -48,7 +49,8 @@ class IntraApi:
         self.page_size = page_size
         self.stats = CallStats()
         self.limiter = RateLimiter(requests_per_second, requests_per_hour)
-        session = build_session(self.limiter, self.stats)
+        self.clock = ServerClock()
+        session = build_session(self.limiter, self.stats, self.clock)
         self.auth = IntraOAuth2(
             access_token_url=f"{self.base_url}/oauth/token",
             client_id=client_id,
@@ -57,6 +59,7 @@ class IntraApi:
             default_token_expiration=7200,
             session=session,
         )
+        self.reports: dict = {}  # resource -> SyncReport of its last sync in this process
         self.client = RESTClient(
             base_url=f"{self.base_url}/v2", auth=self.auth, session=session, data_selector="$"
         )
@@ -79,9 +82,18 @@ class IntraApi:
         """The request path of an endpoint, as the call statistics key it."""
         return f"/v2/{path.lstrip('/')}"
 
-    def pages(self, resource: str, path: str, params: dict | None = None) -> Iterator[list[dict]]:
-        """Every record of a listing, a page at a time, with progress events."""
-        paginator = IdKeysetPaginator(self.page_size)
+    def server_now(self) -> datetime:
+        """The API server's current time (a token call teaches it, if nothing has yet)."""
+        if self.clock.offset is None:
+            with self.auth._lock:
+                self.auth.obtain_token()
+        return self.clock.now()
+
+    def pages(
+        self, resource: str, path: str, params: dict | None = None, after_id: int | None = None
+    ) -> Iterator[list[dict]]:
+        """Every record of a listing (with an id above ``after_id``), a page at a time."""
+        paginator = IdKeysetPaginator(self.page_size, after_id=after_id)
         for page in self.client.paginate(path, params=dict(params or {}), paginator=paginator):
             progress_log.info(
                 "%s: page %d/%s",

@@ -40,10 +40,10 @@ class KeysetNotHonoured(Exception):
 class IdKeysetPaginator(BasePaginator):
     """Ask for ``range[id]=<last id + 1>,MAX_ID`` until ``X-Total`` says nothing is left."""
 
-    def __init__(self, page_size: int = 100) -> None:
+    def __init__(self, page_size: int = 100, after_id: int | None = None) -> None:
         super().__init__()
         self.page_size = page_size
-        self.last_id: int | None = None
+        self.last_id: int | None = after_id
         self.pages = 0
         self.records = 0
         self.expected_total: int | None = None  # X-Total of the first page
@@ -60,6 +60,7 @@ class IdKeysetPaginator(BasePaginator):
             request.params.pop(legacy, None)
         request.params["sort"] = "id"
         request.params["page[size]"] = self.page_size
+        self.update_request(request)  # a resumed scan starts after its last id
 
     def update_state(self, response: Response, data: list[Any] | None = None) -> None:
         header = response.headers.get("X-Total")

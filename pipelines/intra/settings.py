@@ -24,6 +24,11 @@ REQUESTS_PER_HOUR = 1200
 MIN_SNAPSHOT_RATIO = 0.5
 
 
+# How far back each incremental window reaches before the end of the previous one, to catch
+# records whose updated_at was set a little before they became visible.
+OVERLAP_SECONDS = 300
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """One API listing and the raw table it lands in."""
@@ -32,6 +37,10 @@ class Endpoint:
     columns: dict[str, str]  # raw column -> dlt data type
     params: dict[str, str] = field(default_factory=dict)  # values may contain {cursus_id}
     description: str = ""
+    # Live endpoints only: a filter narrowing the listing to the kept scope, and which scope
+    # ("campuses": active and public campuses; "coalitions": the cursus's coalitions there).
+    scope_filter: str | None = None
+    scope: str | None = None
 
 
 TIMESTAMPS = {"created_at": "timestamp", "updated_at": "timestamp"}
@@ -129,6 +138,125 @@ REFERENCE_ENDPOINTS: dict[str, Endpoint] = {
 }
 
 
+LIGHT_USER_COLUMNS = {
+    "id": "bigint",
+    "email": "text",
+    "login": "text",
+    "first_name": "text",
+    "last_name": "text",
+    "usual_full_name": "text",
+    "usual_first_name": "text",
+    "url": "text",
+    "phone": "text",
+    "displayname": "text",
+    "kind": "text",
+    "image": "json",
+    "is_staff": "bool",
+    "correction_point": "bigint",
+    "pool_month": "text",
+    "pool_year": "text",
+    "location": "text",
+    "wallet": "bigint",
+    "anonymize_date": "timestamp",
+    "data_erasure_date": "timestamp",
+    **TIMESTAMPS,
+    "alumnized_at": "timestamp",
+    "is_alumni": "bool",
+    "is_active": "bool",
+}
+
+# Live data: read incrementally (updated_at windows), merged on id.
+LIVE_ENDPOINTS: dict[str, Endpoint] = {
+    "users": Endpoint(
+        path="cursus/{cursus_id}/users",
+        description="users enrolled in the cursus (light user objects)",
+        columns=LIGHT_USER_COLUMNS,
+    ),
+    "cursus_users": Endpoint(
+        path="cursus/{cursus_id}/cursus_users",
+        description="enrolments in the cursus: level, grade, blackhole, with the user nested",
+        columns={
+            "id": "bigint",
+            "begin_at": "timestamp",
+            "end_at": "timestamp",
+            "grade": "text",
+            "level": "double",
+            "skills": "json",
+            "cursus_id": "bigint",
+            "has_coalition": "bool",
+            "blackholed_at": "timestamp",
+            **TIMESTAMPS,
+            "user": "json",
+            "cursus": "json",
+        },
+    ),
+    "campus_users": Endpoint(
+        path="campus_users",
+        description="which campus each user belongs to (is_primary marks the main one)",
+        scope_filter="filter[campus_id]",
+        scope="campuses",
+        columns={
+            "id": "bigint",
+            "user_id": "bigint",
+            "campus_id": "bigint",
+            "is_primary": "bool",
+            **TIMESTAMPS,
+        },
+    ),
+    "projects_users": Endpoint(
+        path="projects_users",
+        description="project registrations and marks of the users of kept campuses",
+        scope_filter="filter[campus]",
+        scope="campuses",
+        columns={
+            "id": "bigint",
+            "occurrence": "bigint",
+            "final_mark": "bigint",
+            "status": "text",
+            "is_validated": "bool",
+            "current_team_id": "bigint",
+            "project": "json",
+            "cursus_ids": "json",
+            "marked_at": "timestamp",
+            "marked": "bool",
+            "retriable_at": "timestamp",
+            **TIMESTAMPS,
+            "user": "json",
+            "teams": "json",
+        },
+    ),
+    "achievements_users": Endpoint(
+        path="achievements_users",
+        description="achievements earned, by user",
+        columns={
+            "id": "bigint",
+            "achievement_id": "bigint",
+            "user_id": "bigint",
+            "login": "text",
+            "nbr_of_success": "bigint",
+            "url": "text",
+            **TIMESTAMPS,
+        },
+    ),
+    "coalitions_users": Endpoint(
+        path="coalitions_users",
+        description="coalition memberships with score and rank, for the kept coalitions",
+        scope_filter="filter[coalition_id]",
+        scope="coalitions",
+        columns={
+            "id": "bigint",
+            "coalition_id": "bigint",
+            "user_id": "bigint",
+            "score": "bigint",
+            "rank": "bigint",
+            **TIMESTAMPS,
+        },
+    ),
+}
+# Bookkeeping columns of live raw tables (see incremental.py).
+LIVE_BOOKKEEPING = {"_intra_reconcile": "text", "_intra_deleted": "bool"}
+
+
 def column_hints(columns: dict[str, str]) -> dict[str, dict]:
     """dlt column hints from ``{name: data_type}``.
 
@@ -141,4 +269,6 @@ def column_hints(columns: dict[str, str]) -> dict[str, dict]:
     }
     if "id" in hints:
         hints["id"].update(nullable=False, primary_key=True, unique=True)
+    if "_intra_deleted" in hints:
+        hints["_intra_deleted"]["hard_delete"] = True  # a tombstone deletes its row on merge
     return hints

@@ -9,14 +9,18 @@ does what dlt does not:
 - teaches the limiter the limits the server announces in its headers;
 - turns a 429 that means "hourly quota spent" (a long ``Retry-After`` or
   ``X-Hourly-RateLimit-Remaining: 0``) into ``QuotaExhausted`` rather than a long sleep;
-- counts attempts per path and status, so the run can report API calls per resource.
+- counts attempts per path and status, so the run can report API calls per resource;
+- learns the server's clock from the ``Date`` header.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from dlt.sources.helpers.requests import Client
@@ -28,6 +32,27 @@ from pipelines.intra.rate_limit import QuotaExhausted, RateLimiter
 USER_AGENT = "intra-elt/0.1 (dlt)"
 # A Retry-After longer than this means the hourly budget is spent: stop instead of sleeping.
 LONG_RETRY_AFTER = 60
+
+
+class ServerClock:
+    """The API server's time, learned from the ``Date`` header of its responses.
+
+    Incremental windows end at the *server's* now: a client clock that runs early or late
+    would otherwise make windows skip or repeat records.
+    """
+
+    def __init__(self) -> None:
+        self.offset: float | None = None
+
+    def observe(self, date_header: str | None) -> None:
+        if date_header:
+            with contextlib.suppress(TypeError, ValueError):
+                self.offset = parsedate_to_datetime(date_header).timestamp() - time.time()
+
+    def now(self) -> datetime:
+        """Server time, floored to the second (the ``Date`` header's resolution)."""
+        seconds = int(time.time() + (self.offset or 0.0))
+        return datetime.fromtimestamp(seconds, UTC)
 
 
 class CallStats:
@@ -65,10 +90,13 @@ def _retry_after(response: Response) -> float | None:
 class ThrottledAdapter(HTTPAdapter):
     """Rate limiting and call accounting at the transport level, under dlt's retries."""
 
-    def __init__(self, limiter: RateLimiter, stats: CallStats, **kwargs) -> None:
+    def __init__(
+        self, limiter: RateLimiter, stats: CallStats, clock: ServerClock, **kwargs
+    ) -> None:
         super().__init__(**kwargs)
         self.limiter = limiter
         self.stats = stats
+        self.clock = clock
 
     def send(self, request: PreparedRequest, **kwargs) -> Response:
         path = urlsplit(request.url).path
@@ -80,6 +108,7 @@ class ThrottledAdapter(HTTPAdapter):
             raise
         self.stats.count(path, str(response.status_code))
         self.limiter.observe(response.headers)
+        self.clock.observe(response.headers.get("Date"))
         if response.status_code == 429:
             wait = _retry_after(response)
             hourly_spent = response.headers.get("X-Hourly-RateLimit-Remaining") == "0"
@@ -90,12 +119,12 @@ class ThrottledAdapter(HTTPAdapter):
         return response
 
 
-def build_session(limiter: RateLimiter, stats: CallStats) -> Session:
+def build_session(limiter: RateLimiter, stats: CallStats, clock: ServerClock) -> Session:
     """A dlt retrying session (settings from ``[runtime]``) with the throttled adapter."""
     client = Client(raise_for_status=False)
     client.configure()  # request_timeout, request_max_attempts, backoff from dlt config
     session = client.session
-    adapter = ThrottledAdapter(limiter, stats, pool_maxsize=8)
+    adapter = ThrottledAdapter(limiter, stats, clock, pool_maxsize=8)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = USER_AGENT

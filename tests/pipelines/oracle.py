@@ -7,6 +7,8 @@ Integration tests compare every mart table with it.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from intra_simulator.control import SimulatorAdmin
 
 
@@ -107,3 +109,101 @@ def unmatched_campus_names(admin: SimulatorAdmin) -> int:
     """(achievement, campus name) pairs whose name matches no kept campus, trimmed."""
     kept = {c["name"].strip() for c in admin.dump("campus") if c["active"] and c["public"]}
     return sum(name.strip() not in kept for a in admin.dump("achievements") for name in a["campus"])
+
+
+# -- live marts -------------------------------------------------------------------------
+
+LIVE_COLUMNS = {
+    "users": (
+        "user_id",
+        "login",
+        "first_name",
+        "campus_id",
+        "wallet",
+        "correction_point",
+        "pool_year",
+    ),
+    "cursus_users": ("cursus_user_id", "user_id", "level", "grade"),
+    "projects_users": (
+        "projects_user_id",
+        "user_id",
+        "project_id",
+        "status",
+        "final_mark",
+        "is_validated",
+    ),
+    "achievements_users": ("achievements_user_id", "user_id", "achievement_id"),
+    "coalitions_users": ("coalitions_user_id", "user_id", "coalition_id", "score", "rank"),
+}
+
+
+def _when(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def expected_live_marts(admin: SimulatorAdmin, cursus_id: int = 21) -> dict[str, dict[int, tuple]]:
+    """Rows (by id) of each live mart, from the simulator's dump and the rules."""
+    now = _when(admin.call("GET", "health")["now"])
+    reference = expected_marts(admin, cursus_id)
+    kept = {row[0] for row in reference["campuses"]}
+    projects = {row[0] for row in reference["projects"]}
+    achievements = {row[0] for row in reference["achievements"]}
+    coalitions = {row[0] for row in reference["coalitions"]}
+
+    latest_primary: dict[int, tuple[str, int, int]] = {}
+    for row in admin.dump("campus_users"):
+        if row["is_primary"] and row["campus_id"] in kept:  # the ELT reads kept campuses only
+            key = (row["updated_at"], row["id"])
+            if row["user_id"] not in latest_primary or key > latest_primary[row["user_id"]][:2]:
+                latest_primary[row["user_id"]] = (*key, row["campus_id"])
+    cursus_users = [r for r in admin.dump("cursus_users") if r["cursus_id"] == cursus_id]
+    enrolled = {r["user"]["id"] for r in cursus_users}
+    students = {}
+    for user in admin.dump("users"):
+        uid = user["id"]
+        if (
+            user["kind"] == "student"
+            and not user["alumni?"]
+            and uid in latest_primary
+            and uid in enrolled
+        ):
+            anonymized = user["login"].startswith("3b3-") or _when(user["anonymize_date"]) < now
+            students[uid] = (
+                uid,
+                f"3b3-{uid}" if anonymized else user["login"],
+                None if anonymized else user["first_name"],
+                latest_primary[uid][2],
+                user["wallet"],
+                user["correction_point"],
+                user["pool_year"],
+            )
+    return {
+        "users": students,
+        "cursus_users": {
+            r["id"]: (r["id"], r["user"]["id"], r["level"], r["grade"])
+            for r in cursus_users
+            if r["user"]["id"] in students
+        },
+        "projects_users": {
+            r["id"]: (
+                r["id"],
+                r["user"]["id"],
+                r["project"]["id"],
+                r["status"],
+                r["final_mark"],
+                r["validated?"],
+            )
+            for r in admin.dump("projects_users")
+            if r["user"]["id"] in students and r["project"]["id"] in projects
+        },
+        "achievements_users": {
+            r["id"]: (r["id"], r["user_id"], r["achievement_id"])
+            for r in admin.dump("achievements_users")
+            if r["user_id"] in students and r["achievement_id"] in achievements
+        },
+        "coalitions_users": {
+            r["id"]: (r["id"], r["user_id"], r["coalition_id"], r["score"], r["rank"])
+            for r in admin.dump("coalitions_users")
+            if r["user_id"] in students and r["coalition_id"] in coalitions
+        },
+    }

@@ -1,0 +1,153 @@
+"""GDPR erasure in the raw tables: anonymized users lose every personal field.
+
+A user is anonymized when the intra says so (login ``3b3-<id>``) or when their
+``anonymize_date`` has passed, even if the API has not caught up yet (intra-api.md quirk 2).
+Their rows stay (id and progress are not personal), but after every run:
+
+- ``raw.users``: login becomes the API's own pseudonym ``3b3-<id>``; e-mail, names, display
+  name, phone, photo, profile URL and seat location become null;
+- the copies of the user nested in ``raw.cursus_users`` / ``raw.projects_users`` get the same
+  treatment, and ``raw.achievements_users`` loses login and URL;
+- every earlier login of theirs is replaced by the pseudonym in project teams (team names,
+  member lists, repository paths), where teammates' rows carry it too.
+
+The marts get the same erasure from the staging models. dlt keeps no copy: loaded packages
+are deleted and the staging dataset truncated after each load (``.dlt/config.toml``).
+This is plain SQL run after the loads, because it rewrites rows no new API data touches.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pipelines.database import Database
+
+PERSONAL_USER_FIELDS = (
+    "email",
+    "first_name",
+    "last_name",
+    "usual_full_name",
+    "usual_first_name",
+    "displayname",
+    "phone",
+    "image",
+    "url",
+    "location",
+)
+
+ANONYMIZED_IDS = """
+    create temporary table anonymized on commit drop as
+    select id, '3b3-' || id as pseudonym
+    from raw.users
+    where login like '3b3-%%' or anonymize_date < %(as_of)s
+"""
+
+# Indexes that keep the erasure cheap on millions of rows (it only touches the rows of
+# anonymized users and of their teams).
+INDEXES = (
+    "create index if not exists cursus_users_user_id"
+    " on raw.cursus_users (((\"user\" ->> 'id')::bigint))",
+    "create index if not exists projects_users_user_id"
+    " on raw.projects_users (((\"user\" ->> 'id')::bigint))",
+    "create index if not exists projects_users_team_id on raw.projects_users (current_team_id)",
+    "create index if not exists achievements_users_user_id on raw.achievements_users (user_id)",
+)
+
+OLD_LOGINS = """
+    create temporary table old_logins on commit drop as
+    select distinct anonymized.id, anonymized.pseudonym, known.login
+    from anonymized
+    inner join (
+        select id, login from raw.users
+        union all
+        select ("user" ->> 'id')::bigint, "user" ->> 'login' from raw.cursus_users
+        union all
+        select ("user" ->> 'id')::bigint, "user" ->> 'login' from raw.projects_users
+        union all
+        select user_id, login from raw.achievements_users
+    ) as known on known.id = anonymized.id
+    where known.login is not null and known.login not like '3b3-%%'
+"""
+
+# The teams an anonymized user was in: their teammates' rows mention them too.
+THEIR_TEAMS = """
+    create temporary table their_teams on commit drop as
+    select distinct (team ->> 'id')::bigint as team_id
+    from raw.projects_users as p
+    inner join anonymized on ("user" ->> 'id')::bigint = anonymized.id
+    cross join lateral jsonb_array_elements(p.teams) as team
+"""
+
+
+def _nested_user_scrub(table: str) -> str:
+    nulls = ", ".join(f"'{field}', null" for field in PERSONAL_USER_FIELDS)
+    return f"""
+        update raw.{table} as t
+        set "user" = t."user" || jsonb_build_object('login', anonymized.pseudonym, {nulls})
+        from anonymized
+        where ("user" ->> 'id')::bigint = anonymized.id
+          and ("user" ->> 'login' is distinct from anonymized.pseudonym
+               or "user" ->> 'email' is not null)
+    """
+
+
+USERS = (
+    "update raw.users as u set login = anonymized.pseudonym, "
+    + ", ".join(f"{field} = null" for field in PERSONAL_USER_FIELDS)
+    + " from anonymized where u.id = anonymized.id"
+    " and (u.login is distinct from anonymized.pseudonym or u.email is not null"
+    " or u.first_name is not null or u.image is not null)"
+)
+ACHIEVEMENTS_USERS = (
+    "update raw.achievements_users as a set login = anonymized.pseudonym, url = null"
+    " from anonymized where a.user_id = anonymized.id"
+    " and (a.login is distinct from anonymized.pseudonym or a.url is not null)"
+)
+# every earlier login of the user, wherever one of their teams mentions it (whole words only);
+# a row can mention several anonymized users, hence the repetition in erase_anonymized
+TEAMS = r"""
+    update raw.projects_users as p
+    set teams = regexp_replace(p.teams::text, '\m' || old_logins.login || '\M',
+                               old_logins.pseudonym, 'g')::jsonb
+    from old_logins
+    where p.current_team_id in (select team_id from their_teams)
+      and p.teams::text ~ ('\m' || old_logins.login || '\M')
+"""
+
+NEEDED_TABLES = ("users", "cursus_users", "projects_users", "achievements_users")
+
+
+def erase_anonymized(database: Database, as_of: datetime) -> dict[str, int]:
+    """Apply the erasure in one transaction; return the rows changed per table.
+
+    ``as_of`` is the API server's time: ``anonymize_date`` is the intra's own deadline."""
+    changed: dict[str, int] = {}
+    with database.connect() as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'raw' and table_name = any(%s)",
+            (list(NEEDED_TABLES),),
+        )
+        if cursor.fetchone()[0] < len(NEEDED_TABLES):
+            return changed  # nothing live loaded yet
+        for statement in INDEXES:
+            cursor.execute(statement)
+        cursor.execute(ANONYMIZED_IDS, {"as_of": as_of})
+        cursor.execute(OLD_LOGINS)
+        cursor.execute(THEIR_TEAMS)
+        for name, statement in (
+            ("users", USERS),
+            ("cursus_users", _nested_user_scrub("cursus_users")),
+            ("projects_users", _nested_user_scrub("projects_users")),
+            ("achievements_users", ACHIEVEMENTS_USERS),
+        ):
+            cursor.execute(statement)
+            if cursor.rowcount:
+                changed[name] = cursor.rowcount
+        for _ in range(10):
+            cursor.execute(TEAMS)
+            if not cursor.rowcount:
+                break
+            changed["teams"] = changed.get("teams", 0) + cursor.rowcount
+        connection.commit()
+    return changed
