@@ -30,7 +30,7 @@ class SimulatorProcess:
         self.process: subprocess.Popen | None = None
         self.url = ""
 
-    def start(self, timeout: float = 60.0) -> SimulatorProcess:
+    def start(self, timeout: float = 300.0) -> SimulatorProcess:
         ready = Path(tempfile.mkdtemp(prefix="intra-sim-")) / "ready.json"
         argv = [
             sys.executable,

@@ -6,6 +6,7 @@ them); after a reconciliation they equal it exactly."""
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
 import pytest
 
@@ -104,3 +105,41 @@ def test_calls_grow_with_what_changed(sim, make_elt) -> None:
     calls = after["/v2/projects_users"] - before["/v2/projects_users"]
     # new and changed projects_users, at most 100 a call (plus the window's own first page)
     assert calls <= math.ceil(changed.get("projects_users", 0) / 100) + 1
+
+
+def test_anonymized_users_lose_their_personal_data_everywhere_in_raw(sim, make_elt) -> None:
+    """The simulator schedules a few anonymize dates a few hours after it starts; once they
+    pass, the run erases those users even where the API has not changed them."""
+    elt = make_elt(sim)
+    assert elt.run("--skip-dbt").returncode == 0
+    users = sim.admin.dump("users")
+    now = when(sim.admin.advance(13 * 3600, activity=False)["now"])
+    reached = {
+        u["id"]: u["login"]
+        for u in users
+        if not u["login"].startswith("3b3-") and when(u["anonymize_date"]) < now
+    }
+    assert reached, "anonymize dates passed"
+
+    assert elt.run().returncode == 0
+    raw_users = elt.query(
+        "select id, login, email, first_name, image from raw.users where id = any(%s)",
+        list(reached),
+    )
+    assert {row[0] for row in raw_users} == set(reached)
+    assert all(row[1] == f"3b3-{row[0]}" and row[2:] == (None, None, None) for row in raw_users)
+    places = [("projects_users", "teams"), ("projects_users", '"user"'), ("cursus_users", '"user"')]
+    for table, column in places:
+        for login in reached.values():
+            sql = f"select count(*) from raw.{table} where {column}::text ~ %s"
+            assert elt.query(sql, rf"\m{login}\M") == [(0,)], f"{login} still in raw.{table}"
+    published = elt.query(
+        "select count(*) from marts.users where user_id = any(%s) "
+        "and (first_name is not null or email is not null)",
+        list(reached),
+    )
+    assert published == [(0,)]
+
+
+def when(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
