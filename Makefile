@@ -6,13 +6,15 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: help demo test lint unit elt elt-full docs simulator db-stop clean
+.PHONY: help demo test test-slow lint unit elt elt-full status docs simulator db-stop clean
 
 help:
 	@echo "make demo       run the whole ELT against the simulator and an embedded PostgreSQL"
-	@echo "make test       lint (ruff, sqlfluff) and every test (unit + integration)"
+	@echo "make test       lint (ruff, sqlfluff) and the test suite (unit + integration)"
+	@echo "make test-slow  the randomized SIGKILL trials (about 15 minutes)"
 	@echo "make elt        production run (hourly cron): extract+load what changed, then dbt build"
 	@echo "make elt-full   reconciliation (weekly cron): re-read live data in full, drop what the API lost"
+	@echo "make status     last runs, freshness of every mart, what failed and why"
 	@echo "make docs       dbt docs generate + serve on http://127.0.0.1:8080"
 	@echo "make simulator  run the intra simulator on http://127.0.0.1:8042 (scale=network)"
 	@echo "make db-stop    stop the embedded PostgreSQL"
@@ -34,13 +36,19 @@ lint: $(INSTALLED)
 	$(BIN)/sqlfluff lint dbt_project
 
 unit: $(INSTALLED)
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not slow"
+
+test-slow: $(INSTALLED)
+	$(BIN)/pytest -m slow -s
 
 elt: $(INSTALLED)
 	$(PY) -m pipelines.elt
 
 elt-full: $(INSTALLED)
 	$(PY) -m pipelines.elt --full
+
+status: $(INSTALLED)
+	$(PY) -m pipelines.status
 
 docs: $(INSTALLED)
 	$(PY) -m pipelines.docs

@@ -82,7 +82,13 @@ class Activity:
 
     def run(self) -> dict:
         rng = self.rng
-        owned = self.world.owned_by
+        # Who owns which rows, computed once: every change below moves the world's version,
+        # which would otherwise rebuild the world's index at each step.
+        snapshot = {uid: self.world.owned_by(uid) for uid in self.students}
+
+        def owned(uid: int) -> dict:
+            return snapshot.get(uid) or self.world.owned_by(uid)
+
         for uid in rng.sample(
             self.students,
             min(len(self.students), self.count(len(self.students) * STUDENT_CHANGE_RATE)),

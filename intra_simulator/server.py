@@ -303,9 +303,12 @@ class Handler(BaseHTTPRequestHandler):
                     world.update(collection.name, record["id"], {})
             matched = world.select(world.resolve(url.path), params)
             window = page.slice(len(matched))
-        if rule is not None and rule.kind == "duplicate" and window.start > 0:
-            window = slice(max(0, window.start - rule.rows), window.stop)
         rows = matched[window]
+        if rule is not None and rule.kind == "duplicate" and rows:
+            # repeat the last records of the previous page (what an unstable order does)
+            everything = world.select(found, {k: v for k, v in params.items() if k != "range[id]"})
+            before = [r for r in everything if r["id"] < rows[0]["id"]] or matched[: window.start]
+            rows = before[-rule.rows :] + rows
         body = b"[" + b",".join(collection.encode(r) for r in rows) + b"]"
         base = f"http://{self.headers.get('Host', 'localhost')}{url.path}"
         headers.update(pagination_headers(base, params, page, len(matched)))

@@ -56,8 +56,10 @@ def run_dbt(
     """Run ``dbt <command...>`` (e.g. ``"build"`` or ``"docs", "generate"``); never raises for
     dbt failures: the result says what happened."""
     log_dir.mkdir(parents=True, exist_ok=True)
-    name = " ".join(command)
-    log_path = log_dir / f"dbt-{'-'.join(command)}.log"
+    first_flag = next((i for i, part in enumerate(command) if part.startswith("-")), len(command))
+    words = list(command[:first_flag])
+    name = " ".join(words)
+    log_path = log_dir / f"dbt-{'-'.join(words)}.log"
     argv = [
         dbt_executable(),
         *command,

@@ -26,7 +26,11 @@ def main() -> int:
         return 2
     cursus_id = int(source_setting("cursus_id", DEFAULT_CURSUS_ID))
     result = run_dbt(
-        database, "docs", "generate", dbt_vars={"cursus_id": cursus_id}, log_dir=data_dir / "logs"
+        database,
+        "docs",
+        "generate",
+        dbt_vars={"cursus_id": cursus_id, "marts_schema": "marts"},
+        log_dir=data_dir / "logs",
     )
     print(result.headline() + f" (log: {result.log_path})")
     if not result.ok:

@@ -20,6 +20,7 @@ published, the next run resumes where this one stopped); 75 another run holds th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import math
 import os
@@ -30,9 +31,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dlt
+import psycopg2
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.pipeline.exceptions import PipelineStepFailed
 
+from pipelines import ledger
 from pipelines.database import Database, DatabaseError, resolve_database
 from pipelines.dbt_runner import DbtResult, run_dbt
 from pipelines.intra import SnapshotTooSmall, endpoint_request, intra
@@ -47,6 +50,7 @@ from pipelines.intra.settings import (
 )
 from pipelines.privacy import erase_anonymized
 from pipelines.progress import ProgressHandler
+from pipelines.publish import discard_build, publish
 from pipelines.report import table
 from pipelines.run_lock import AlreadyRunning, RunLock
 
@@ -180,16 +184,44 @@ class Run:
         except DatabaseError as error:
             say(f"ERROR database: {error}")
             return EXIT_CONFIG
+        mode = "reconcile" if self.args.full else "incremental"
+        run_id = ledger.start(database, mode)
+        try:
+            outcome = self.run(database, base_url, cursus_id, mode, started)
+        except (DatabaseError, psycopg2.Error) as error:
+            # The database went away mid-run: every step commits on its own, so what is not
+            # done is simply not there; the next run redoes it.
+            message = f"database unreachable: {describe_error(root_cause(error))}"
+            say(f"ERROR {message}")
+            say("the run stops here; nothing half-written is published; rerun when it is back")
+            with contextlib.suppress(DatabaseError, psycopg2.Error):
+                ledger.finish(database, run_id, status="failed", message=message)
+            say("done: FAILED")
+            return EXIT_FAILED
+        except Exception as error:  # anything unforeseen still ends in the ledger
+            message = describe_error(root_cause(error))
+            with contextlib.suppress(DatabaseError, psycopg2.Error):
+                ledger.finish(database, run_id, status="failed", message=message)
+            raise
+        ledger.finish(database, run_id, **outcome.ledger())
+        return outcome.code
+
+    def run(
+        self, database: Database, base_url: str, cursus_id: int, mode: str, started: float
+    ) -> Outcome:
+        outcome = Outcome()
         try:
             source = intra(reconcile=self.args.full)
         except ConfigFieldMissingException as missing:
             fields = ", ".join(f"sources.intra.{f}" for f in missing.fields)
             envs = ", ".join(f"SOURCES__INTRA__{f.upper()}" for f in missing.fields)
-            say(f"ERROR missing setting(s) {fields}: put them in .dlt/secrets.toml or set {envs}")
-            return EXIT_CONFIG
+            return outcome.problem(
+                EXIT_CONFIG,
+                f"missing setting(s) {fields}: put them in .dlt/secrets.toml or set {envs}",
+            )
         api = next(a for a in IntraApi.instances() if a.base_url == base_url.rstrip("/"))
-        mode = "reconciliation (full re-read of live data)" if self.args.full else "incremental"
-        say(f"start: {mode}, cursus {cursus_id}, API {base_url}, {database.describe()}")
+        outcome.api = api
+        say(f"start: {mode} run, cursus {cursus_id}, API {base_url}, {database.describe()}")
 
         pipeline = dlt.pipeline(
             pipeline_name=PIPELINE_NAME,
@@ -199,59 +231,77 @@ class Run:
         )
         extract_started = time.monotonic()
         results, fatal, stopped = self.extract_load(pipeline, source, api, cursus_id, database)
-        as_of = None if fatal else api.server_now()
-        erased = {} if fatal else erase_anonymized(database, as_of)
-        if erased:
-            say(
-                "erased anonymized users' personal fields in raw: "
-                + ", ".join(f"{k} {v}" for k, v in erased.items())
-            )
-        extract_seconds = time.monotonic() - extract_started
-
-        dbt_result = None
+        outcome.results = results
+        for r in results:
+            if not r.status.startswith("ok"):
+                outcome.problems.append(f"{r.name}: {r.status}")
         if fatal:
+            outcome.problem(
+                EXIT_CONFIG if isinstance(fatal, InvalidCredentials) else EXIT_FAILED, str(fatal)
+            )
             say(f"ERROR {fatal}")
             say("nothing more is extracted and dbt does not run: the marts stay as they were")
+        else:
+            as_of = api.server_now()
+            erased = erase_anonymized(database, as_of)
+            if erased:
+                say(
+                    "erased anonymized users' personal fields in raw: "
+                    + ", ".join(f"{k} {v}" for k, v in erased.items())
+                )
+        outcome.extract_seconds = time.monotonic() - extract_started
+
+        if fatal:
+            pass
         elif self.args.skip_dbt:
-            say("dbt skipped (--skip-dbt)")
+            say("dbt skipped (--skip-dbt); nothing published")
         else:
             reconciled = any(
-                r.name in LIVE_ENDPOINTS
-                and api.reports.get(r.name)
-                and api.reports[r.name].reconciled
-                for r in results
+                api.reports.get(r.name) and api.reports[r.name].reconciled for r in results
             )
-            flags = ("--full-refresh",) if reconciled else ()
-            dbt_result = run_dbt(
+            flags = ["--full-refresh"] if reconciled or self.args.full else []
+            missing = [n for n in RESOURCES if self.count_rows(database, RAW_SCHEMA, n) is None]
+            if missing:  # a first backfill cut short: build what the loaded tables allow
+                say(f"not loaded yet: {', '.join(missing)}; their models wait for a later run")
+                flags += ["--exclude", *(f"source:intra.{name}+" for name in missing)]
+            say("dbt build: running (models and tests, into marts__build)")
+            outcome.dbt = run_dbt(
                 database,
                 "build",
                 *flags,
                 dbt_vars={"cursus_id": cursus_id, "as_of": as_of.isoformat()},
                 log_dir=self.data_dir / "logs",
             )
-            say(dbt_result.headline() + f" (log: {dbt_result.log_path})")
+            say(outcome.dbt.headline() + f" (log: {outcome.dbt.log_path})")
+            if outcome.dbt.ok:
+                publish(database)
+                outcome.published = True
+                say(f"published: schema {MARTS_SCHEMA} now holds this run's tested tables")
+            else:
+                discard_build(database)
+                outcome.problems.extend(p for p in outcome.dbt.problems if not p.startswith("WARN"))
+                say(f"NOT published: {MARTS_SCHEMA} keeps its last tested tables (build dropped)")
 
-        self.print_summary(
-            results, api, dbt_result, database, extract_seconds, time.monotonic() - started
-        )
-        if fatal and isinstance(fatal, InvalidCredentials):
-            return EXIT_CONFIG
-        failed = (
-            fatal
-            or any(not r.status.startswith("ok") for r in results)
-            or (dbt_result and not dbt_result.ok)
-        )
-        if failed:
-            say("done: FAILED")
-            return EXIT_FAILED
-        if stopped:
-            say(f"done: stopped early, {stopped}; what was loaded is published")
-            return EXIT_QUOTA
-        say("done: ok")
-        return EXIT_OK
+        if not outcome.problems and stopped:
+            outcome.code = EXIT_QUOTA
+            outcome.status = "quota"
+            outcome.message = f"stopped early: {stopped}; what was loaded is published"
+        elif outcome.problems and outcome.code == EXIT_OK:
+            outcome.code, outcome.status = EXIT_FAILED, "failed"
+        outcome.marts = {name: self.count_rows(database, MARTS_SCHEMA, name) for name in MARTS}
+        outcome.total_seconds = time.monotonic() - started
+        self.print_report(outcome)
+        return outcome
 
     def extract_load(self, pipeline, source, api: IntraApi, cursus_id: int, database: Database):
         """One dlt load per resource; returns the results, a fatal error and a quota stop."""
+        if pipeline.has_pending_data:
+            # A previous run died after extracting a resource completely but before loading
+            # it. Those packages are complete; load them now (dlt would otherwise load them
+            # in place of the next resource's extraction).
+            say("loading the packages a previous, interrupted run had extracted")
+            pipeline.normalize()
+            pipeline.load()
         results: list[ResourceResult] = []
         for name in self.args.resources:
             path = api.url_path(endpoint_request(RESOURCES[name], cursus_id)[0])
@@ -324,12 +374,76 @@ class Run:
             cursor.execute(f'select count(*) from "{schema}"."{table_name}"')
             return cursor.fetchone()[0]
 
-    def print_summary(
-        self, results, api, dbt_result: DbtResult | None, database, extract_s: float, total_s: float
-    ):
-        def server_errors(result: ResourceResult) -> int:
-            return sum(v for k, v in result.outcomes.items() if k.startswith("5"))
+    def print_report(self, outcome: Outcome) -> None:
+        """The end of the run, errors first: what went wrong, then what was done."""
+        print()
+        if outcome.problems:
+            print(f"RESULT: FAILED, {len(outcome.problems)} problem(s)")
+            for problem in outcome.problems:
+                print(f"  {problem}")
+        elif outcome.code == EXIT_QUOTA:
+            print(f"RESULT: {outcome.message}")
+        else:
+            print("RESULT: ok" + (", published" if outcome.published else ""))
+        if outcome.api is not None and outcome.results:
+            print(f"\nextract + load from {outcome.api.base_url}")
+            print("\n".join(table(RESOURCE_HEADER, outcome.resource_rows())))
+        if outcome.dbt is not None:
+            print(outcome.dbt.headline())
+            for problem in outcome.dbt.problems[:20]:
+                print(f"  {problem}")
+        rows = [[name, "-" if count is None else count] for name, count in outcome.marts.items()]
+        print(f"tables in schema {MARTS_SCHEMA}")
+        print("\n".join(table(["table", "rows"], rows)))
+        dbt_seconds = outcome.dbt.seconds if outcome.dbt else 0.0
+        print(
+            f"seconds: extract+load {outcome.extract_seconds:.1f}, dbt {dbt_seconds:.1f}, "
+            f"total {outcome.total_seconds:.1f}\n"
+        )
+        say(
+            {EXIT_OK: "done: ok", EXIT_QUOTA: "done: stopped early (quota), resume next run"}.get(
+                outcome.code, "done: FAILED"
+            )
+        )
 
+
+RESOURCE_HEADER = [
+    "resource",
+    "read",
+    "in raw",
+    "calls",
+    "minimum",
+    "429",
+    "5xx",
+    "seconds",
+    "status",
+]
+
+
+@dataclass
+class Outcome:
+    """What a run did and how it ended: the report and the ledger row are made from it."""
+
+    code: int = EXIT_OK
+    status: str = "ok"
+    message: str = ""
+    problems: list[str] = field(default_factory=list)
+    api: IntraApi | None = None
+    results: list[ResourceResult] = field(default_factory=list)
+    dbt: DbtResult | None = None
+    published: bool = False
+    marts: dict[str, int | None] = field(default_factory=dict)
+    extract_seconds: float = 0.0
+    total_seconds: float = 0.0
+
+    def problem(self, code: int, message: str) -> Outcome:
+        self.code = code
+        self.status = "config" if code == EXIT_CONFIG else "failed"
+        self.problems.append(message)
+        say(f"ERROR {message}")
+        return self
+
+    def resource_rows(self) -> list[list]:
         rows = [
             [
                 r.name,
@@ -342,47 +456,62 @@ class Run:
                 f"{r.seconds:.1f}",
                 r.status,
             ]
-            for r in results
+            for r in self.results
         ]
-        token_calls = api.stats.calls("/oauth/token")
+        token_calls = self.api.stats.calls("/oauth/token")
         rows.append(["(token)", "", "", token_calls, 1, "", "", "", ""])
         rows.append(
             [
                 "total",
-                sum(r.fetched for r in results),
+                sum(r.fetched for r in self.results),
                 "",
-                sum(r.calls for r in results) + token_calls,
-                sum(r.minimum_calls for r in results) + 1,
-                api.stats.total("429"),
-                sum(server_errors(r) for r in results),
-                f"{extract_s:.1f}",
+                sum(r.calls for r in self.results) + token_calls,
+                sum(r.minimum_calls for r in self.results) + 1,
+                self.api.stats.total("429"),
+                sum(server_errors(r) for r in self.results),
+                f"{self.extract_seconds:.1f}",
                 "",
             ]
         )
-        header = [
-            "resource",
-            "read",
-            "in raw",
-            "calls",
-            "minimum",
-            "429",
-            "5xx",
-            "seconds",
-            "status",
-        ]
-        print(f"\nextract + load from {api.base_url}")
-        print("\n".join(table(header, rows)))
-        if dbt_result is not None:
-            print(dbt_result.headline())
-            for problem in dbt_result.problems[:20]:
-                print(f"  {problem}")
-        counts = [[name, self.count_rows(database, MARTS_SCHEMA, name)] for name in MARTS]
-        print(f"tables in schema {MARTS_SCHEMA}")
-        print(
-            "\n".join(table(["table", "rows"], [[n, "-" if c is None else c] for n, c in counts]))
-        )
-        dbt_s = dbt_result.seconds if dbt_result else 0.0
-        print(f"seconds: extract+load {extract_s:.1f}, dbt {dbt_s:.1f}, total {total_s:.1f}\n")
+        return rows
+
+    def ledger(self) -> dict:
+        stats = self.api.stats if self.api else None
+        return {
+            "status": self.status,
+            "message": "; ".join(self.problems)[:2000] or self.message,
+            "api_calls": stats.calls() if stats else 0,
+            "api_429": stats.total("429") if stats else 0,
+            "api_retries": (
+                stats.total("429")
+                + stats.total("error")
+                + sum(stats.total(f"5{n:02d}") for n in range(100))
+            )
+            if stats
+            else 0,
+            "resources": {
+                r.name: {
+                    "status": r.status,
+                    "read": r.fetched,
+                    "calls": r.calls,
+                    "rows": r.table_rows,
+                }
+                for r in self.results
+            },
+            "marts": self.marts,
+            "dbt": {
+                "ok": self.dbt.ok,
+                "statuses": dict(self.dbt.statuses),
+                "problems": self.dbt.problems[:50],
+            }
+            if self.dbt
+            else None,
+            "published": self.published,
+        }
+
+
+def server_errors(result: ResourceResult) -> int:
+    return sum(v for k, v in result.outcomes.items() if k.startswith("5"))
 
 
 if __name__ == "__main__":

@@ -45,29 +45,52 @@ ANONYMIZED_IDS = """
 # Indexes that keep the erasure cheap on millions of rows (it only touches the rows of
 # anonymized users and of their teams).
 INDEXES = (
-    "create index if not exists cursus_users_user_id"
-    " on raw.cursus_users (((\"user\" ->> 'id')::bigint))",
-    "create index if not exists projects_users_user_id"
-    " on raw.projects_users (((\"user\" ->> 'id')::bigint))",
-    "create index if not exists projects_users_team_id on raw.projects_users (current_team_id)",
-    "create index if not exists achievements_users_user_id on raw.achievements_users (user_id)",
+    (
+        "cursus_users",
+        "create index if not exists cursus_users_user_id"
+        " on raw.cursus_users (((\"user\" ->> 'id')::bigint))",
+    ),
+    (
+        "projects_users",
+        "create index if not exists projects_users_user_id"
+        " on raw.projects_users (((\"user\" ->> 'id')::bigint))",
+    ),
+    (
+        "projects_users",
+        "create index if not exists projects_users_team_id on raw.projects_users (current_team_id)",
+    ),
+    (
+        "achievements_users",
+        "create index if not exists achievements_users_user_id on raw.achievements_users (user_id)",
+    ),
 )
 
-OLD_LOGINS = """
-    create temporary table old_logins on commit drop as
-    select distinct anonymized.id, anonymized.pseudonym, known.login
-    from anonymized
-    inner join (
-        select id, login from raw.users
-        union all
-        select ("user" ->> 'id')::bigint, "user" ->> 'login' from raw.cursus_users
-        union all
-        select ("user" ->> 'id')::bigint, "user" ->> 'login' from raw.projects_users
-        union all
-        select user_id, login from raw.achievements_users
-    ) as known on known.id = anonymized.id
-    where known.login is not null and known.login not like '3b3-%%'
-"""
+# Where a user's login may have been copied: (table, id expression, login expression).
+# The id expressions match the indexes above, so each lookup reads only the rows of
+# anonymized users instead of scanning millions of rows.
+LOGIN_COPIES = (
+    ("users", "t.id", "t.login"),
+    ("cursus_users", """(t."user" ->> 'id')::bigint""", """t."user" ->> 'login'"""),
+    ("projects_users", """(t."user" ->> 'id')::bigint""", """t."user" ->> 'login'"""),
+    ("achievements_users", "t.user_id", "t.login"),
+)
+
+
+def old_logins(loaded: set[str]) -> list[str]:
+    """Statements collecting every login an anonymized user has had, from the loaded tables."""
+    statements = [
+        "create temporary table old_logins (id bigint, pseudonym text, login text) on commit drop"
+    ]
+    for table, user_id, login in LOGIN_COPIES:
+        if table in loaded:
+            statements.append(
+                "insert into old_logins"
+                f" select distinct anonymized.id, anonymized.pseudonym, {login}"
+                f" from anonymized inner join raw.{table} as t on {user_id} = anonymized.id"
+                f" where {login} is not null and {login} not like '3b3-%'"
+            )
+    return statements
+
 
 # The teams an anonymized user was in: their teammates' rows mention them too.
 THEIR_TEAMS = """
@@ -114,37 +137,44 @@ TEAMS = r"""
       and p.teams::text ~ ('\m' || old_logins.login || '\M')
 """
 
-NEEDED_TABLES = ("users", "cursus_users", "projects_users", "achievements_users")
+LIVE_TABLES = ("users", "cursus_users", "projects_users", "achievements_users")
 
 
 def erase_anonymized(database: Database, as_of: datetime) -> dict[str, int]:
     """Apply the erasure in one transaction; return the rows changed per table.
 
-    ``as_of`` is the API server's time: ``anonymize_date`` is the intra's own deadline."""
+    ``as_of`` is the API server's time: ``anonymize_date`` is the intra's own deadline.
+    Tables not loaded yet (a first backfill cut short) are simply skipped."""
     changed: dict[str, int] = {}
     with database.connect() as connection, connection.cursor() as cursor:
         cursor.execute(
-            "select count(*) from information_schema.tables "
+            "select table_name from information_schema.tables "
             "where table_schema = 'raw' and table_name = any(%s)",
-            (list(NEEDED_TABLES),),
+            (list(LIVE_TABLES),),
         )
-        if cursor.fetchone()[0] < len(NEEDED_TABLES):
-            return changed  # nothing live loaded yet
-        for statement in INDEXES:
-            cursor.execute(statement)
+        loaded = {row[0] for row in cursor.fetchall()}
+        if "users" not in loaded:
+            return changed  # who is anonymized is known from raw.users only
+        for table, statement in INDEXES:
+            if table in loaded:
+                cursor.execute(statement)
         cursor.execute(ANONYMIZED_IDS, {"as_of": as_of})
-        cursor.execute(OLD_LOGINS)
-        cursor.execute(THEIR_TEAMS)
-        for name, statement in (
+        for statement in old_logins(loaded):
+            cursor.execute(statement)
+        if "projects_users" in loaded:
+            cursor.execute(THEIR_TEAMS)
+        for table, statement in (
             ("users", USERS),
             ("cursus_users", _nested_user_scrub("cursus_users")),
             ("projects_users", _nested_user_scrub("projects_users")),
             ("achievements_users", ACHIEVEMENTS_USERS),
         ):
+            if table not in loaded:
+                continue
             cursor.execute(statement)
             if cursor.rowcount:
-                changed[name] = cursor.rowcount
-        for _ in range(10):
+                changed[table] = cursor.rowcount
+        for _ in range(10 if "projects_users" in loaded else 0):
             cursor.execute(TEAMS)
             if not cursor.rowcount:
                 break

@@ -4,7 +4,7 @@ The source emits one ``intra.progress`` log record per page fetched (resource, p
 from ``X-Total``, records, allowed call rate). This handler turns them into:
 
 - on a terminal: one live status line, rewritten in place, with an ETA at the current
-  allowed rate;
+  allowed rate (or at the pace observed, when slower);
 - elsewhere (cron, CI, a log file): a plain line at the first page, then at most one line per
   ``every_seconds``, so a 400-page backfill writes a readable handful of lines.
 
@@ -34,6 +34,7 @@ class ProgressHandler(logging.Handler):
         self.every_seconds = every_seconds
         self.pages: dict[str, dict] = {}
         self._last_line: dict[str, float] = {}
+        self._started: dict[str, tuple[float, int]] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
         resource = getattr(record, "resource", None)
@@ -47,9 +48,14 @@ class ProgressHandler(logging.Handler):
         }
         self.pages[resource] = info
         pages = record.pages or record.page
+        now = time.monotonic()
+        started = self._started.setdefault(resource, (now, record.page))
+        elapsed = now - started[0]
+        observed = (record.page - started[1]) / elapsed if elapsed > 1 else float("inf")
+        rate = min(record.rate, observed)  # the API's allowance, or our own pace if slower
         text = (
             f"{resource}: page {record.page}/{pages}, {record.records}/{record.total} records, "
-            f"ETA {eta(pages - record.page, record.rate)} at {min(record.rate, 999):.1f} calls/s"
+            f"ETA {eta(pages - record.page, rate)} at {min(rate, 999):.1f} calls/s"
         )
         if self.live:
             self.stream.write("\r\x1b[2K  " + text)

@@ -61,3 +61,20 @@ class RunLock:
             fcntl.flock(self._file, fcntl.LOCK_UN)
             self._file.close()
             self._file = None
+
+
+def lock_holder(path: Path) -> dict | None:
+    """Who holds the run lock (``{"pid", "started"}``), or None when nobody does."""
+    if not path.exists():
+        return None
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            try:
+                return json.loads(handle.read())
+            except ValueError:
+                return {}
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return None

@@ -41,14 +41,17 @@ def database(postgres) -> Database:
     """A new, empty database for one test."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     host = socket_dir(postgres)
-    admin = psycopg2.connect(dbname="postgres", user="postgres", host=host)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f"create database {name}")
+
+    def admin(sql: str) -> None:  # a fresh connection each time: a test may restart the server
+        connection = psycopg2.connect(dbname="postgres", user="postgres", host=host)
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+        connection.close()
+
+    admin(f"create database {name}")
     yield Database(dsn=f"postgresql://postgres:test@localhost/{name}?host={host}", embedded=False)
-    with admin.cursor() as cursor:
-        cursor.execute(f"drop database if exists {name} with (force)")
-    admin.close()
+    admin(f"drop database if exists {name} with (force)")
 
 
 @dataclass
@@ -83,13 +86,14 @@ class Elt:
             return cursor.fetchall()
 
     def table(self, qualified: str) -> list[tuple]:
-        """Every row of a table, without dlt's per-load bookkeeping columns, sorted."""
+        """Every row of a table, without bookkeeping columns (``_dlt_*``, ``_intra_*``,
+        ``_processed_load_id``: they record which load wrote a row), sorted."""
         schema, name = qualified.split(".")
         columns = [
             row[0]
             for row in self.query(
                 "select column_name from information_schema.columns where table_schema = %s "
-                "and table_name = %s and column_name not like '\\_dlt%%' order by ordinal_position",
+                "and table_name = %s and column_name not like '\\_%%' order by ordinal_position",
                 schema,
                 name,
             )

@@ -47,6 +47,7 @@ class IdKeysetPaginator(BasePaginator):
         self.pages = 0
         self.records = 0
         self.expected_total: int | None = None  # X-Total of the first page
+        self.duplicates = 0  # records dropped because this scan already had them
 
     @property
     def expected_pages(self) -> int | None:
@@ -67,20 +68,37 @@ class IdKeysetPaginator(BasePaginator):
         if header is None:
             raise MissingTotal(f"no X-Total header on {response.request.url}")
         remaining = int(header)
-        data = data or []
+        data = data if data is not None else []
+        self._clean(data)
         self.pages += 1
         self.records += len(data)
         if self.expected_total is None:
             self.expected_total = remaining
-        if not data or remaining <= len(data):
+        if remaining <= len(data):
             self._has_next_page = False
             return
-        last_id = max(int(record["id"]) for record in data)
-        if self.last_id is not None and last_id <= self.last_id:
+        if not data:
             raise KeysetNotHonoured(
-                f"{response.request.url} returned ids up to {last_id}, none after {self.last_id}"
+                f"{response.request.url} says {remaining} records are left but returned none "
+                f"after id {self.last_id}"
             )
-        self.last_id = last_id
+        self.last_id = int(data[-1]["id"])
+
+    def _clean(self, data: list[Any]) -> None:
+        """Drop records this scan already has and put the page in id order, in place (the
+        client yields this very list). The API sometimes repeats records across pages and
+        orders them loosely; a repeat must neither reach the table nor count as progress."""
+        seen: set[int] = set()
+        kept = []
+        for record in data:
+            record_id = int(record["id"])
+            if record_id in seen or (self.last_id is not None and record_id <= self.last_id):
+                self.duplicates += 1
+                continue
+            seen.add(record_id)
+            kept.append(record)
+        kept.sort(key=lambda record: int(record["id"]))
+        data[:] = kept
 
     def update_request(self, request: Request) -> None:
         if self.last_id is not None:

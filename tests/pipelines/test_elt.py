@@ -9,12 +9,12 @@ import pytest
 
 from intra_simulator.control import SimulatorProcess
 from pipelines.elt import MARTS
-from pipelines.intra.settings import REFERENCE_ENDPOINTS
+from pipelines.intra.settings import LIVE_ENDPOINTS, REFERENCE_ENDPOINTS
 from tests.pipelines.oracle import MART_COLUMNS, expected_marts, unmatched_campus_names
 
 pytestmark = pytest.mark.integration
 
-RAW_TABLES = [f"raw.{name}" for name in REFERENCE_ENDPOINTS]
+RAW_TABLES = [f"raw.{name}" for name in {**REFERENCE_ENDPOINTS, **LIVE_ENDPOINTS}]
 
 
 @pytest.fixture

@@ -68,3 +68,23 @@ def test_an_api_ignoring_the_range_would_loop_so_it_is_refused() -> None:
     paginator.update_state(response(10), page(1, 2))
     with pytest.raises(KeysetNotHonoured):
         paginator.update_state(response(10), page(1, 2))
+
+
+def test_repeated_records_are_dropped_and_do_not_count_as_progress() -> None:
+    paginator = IdKeysetPaginator(page_size=3, after_id=None)
+    first = page(1, 2, 3)
+    paginator.update_state(response(6), first)
+    # the API repeats 2 and 3 (and 4 twice): X-Total counts only what is left (4, 5, 6)
+    second = page(3, 2, 4, 4)
+    paginator.update_state(response(3), second)
+    assert [r["id"] for r in second] == [4]
+    assert paginator.has_next_page, "3 were left and only 1 new arrived: keep reading"
+    assert paginator.duplicates == 3
+
+
+def test_a_loosely_ordered_page_is_put_in_id_order() -> None:
+    paginator = IdKeysetPaginator(page_size=3)
+    data = page(9, 7, 8)
+    paginator.update_state(response(10), data)
+    assert [r["id"] for r in data] == [7, 8, 9]
+    assert paginator.last_id == 9

@@ -1,0 +1,66 @@
+"""The run ledger: one row per ELT run in ``elt.runs``, for ``make status`` and for alerting.
+
+A run writes its row when it starts (status ``running``) and completes it when it ends. A run
+killed on the way leaves ``running`` behind; ``make status`` shows it as ``interrupted``
+once no process holds the run lock. Nothing secret is written here: calls, counts, statuses
+and messages, which are built from exception text that never contains credentials.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+
+from pipelines.database import Database
+
+DDL = """
+create schema if not exists elt;
+create table if not exists elt.runs (
+    run_id bigserial primary key,
+    started_at timestamptz not null default now(),
+    finished_at timestamptz,
+    mode text not null,
+    status text not null,
+    pid integer,
+    host text,
+    api_calls integer,
+    api_429 integer,
+    api_retries integer,
+    resources jsonb,
+    marts jsonb,
+    dbt jsonb,
+    published boolean,
+    message text
+);
+comment on table elt.runs is
+    'One row per ELT run: when, how it ended, API calls, rows per table, dbt result.';
+"""
+
+
+def start(database: Database, mode: str) -> int:
+    with database.connect() as connection, connection.cursor() as cursor:
+        cursor.execute(DDL)
+        cursor.execute(
+            "insert into elt.runs (mode, status, pid, host) values (%s, 'running', %s, %s) "
+            "returning run_id",
+            (mode, os.getpid(), socket.gethostname()),
+        )
+        run_id = cursor.fetchone()[0]
+        connection.commit()
+        return run_id
+
+
+def finish(database: Database, run_id: int, **fields) -> None:
+    """Complete the run's row; dict values are stored as JSON."""
+    values = {
+        k: json.dumps(v, default=str) if isinstance(v, (dict, list)) else v
+        for k, v in fields.items()
+    }
+    assignments = ", ".join(f"{name} = %({name})s" for name in values)
+    with database.connect() as connection, connection.cursor() as cursor:
+        cursor.execute(
+            f"update elt.runs set finished_at = now(), {assignments} where run_id = %(run_id)s",
+            {**values, "run_id": run_id},
+        )
+        connection.commit()
