@@ -214,18 +214,56 @@ def live_resource(
                     "resources define: run them first (make elt runs every resource in order)"
                 )
         report = api.reports[name] = SyncReport()
-        yield from sync(
+        state = dlt.current.resource_state()
+        source_state = dlt.current.source_state()
+        arrivals = source_state.get("arrivals", []) if endpoint.reads_arrivals else []
+
+        def forget_arrivals(scan) -> None:
+            if scan.users:
+                left = set(source_state.get("arrivals", [])) - set(scan.users)
+                source_state["arrivals"] = sorted(left)
+            elif scan.kind == "reconcile" and endpoint.reads_arrivals:
+                source_state["arrivals"] = []  # a reconciliation read everybody's history
+
+        pages = sync(
             api,
             name,
             path,
-            dlt.current.resource_state(),
+            state,
             overlap=overlap,
             reconcile=reconcile,
             scope=scope,
             scope_filter=endpoint.scope_filter,
             unseen_ids=unseen_ids(name),
             report=report,
+            arrivals=arrivals,
+            on_scan_done=forget_arrivals,
         )
+        # Only changes after a first full read can be arrivals or new users.
+        watching = bool(state.get("window_end")) and not reconcile
+        since = state.get("window_end")
+        new_users: set[int] = set()
+        for page in pages:
+            if watching and endpoint.reports_new_users:
+                new_users.update(r["id"] for r in page if (r.get("created_at") or "") >= since)
+            if watching and endpoint.reports_arrivals:
+                known_new = set(source_state.get("new_users", []))
+                joined = {
+                    r["user_id"]
+                    for r in page
+                    if r["is_primary"]
+                    and r["campus_id"] in (scope or [])
+                    and r["user_id"] not in known_new
+                }
+                if joined:
+                    source_state["arrivals"] = sorted(
+                        set(source_state.get("arrivals", [])) | joined
+                    )
+            yield page
+        if endpoint.reports_new_users:
+            source_state["new_users"] = sorted(new_users)  # whose whole history is this window's
+        if endpoint.reports_arrivals:
+            source_state.pop("new_users", None)  # used: stale ids must not hide a later transfer
 
     return dlt.resource(
         changes,

@@ -47,26 +47,40 @@ def stamp(moment: datetime) -> str:
 class Scan:
     """One pass over a listing: a window, a catch-up for new scope values, or a reconcile."""
 
-    kind: str  # "window" | "catch_up" | "reconcile"
+    kind: str  # "window" | "catch_up" | "catch_up_users" | "reconcile"
     start: str | None  # updated_at lower bound; None: since the beginning
     end: str | None  # updated_at upper bound; None: no bound (reconcile)
     scope: list[int] = field(default_factory=list)  # values of the scope filter, if any
     after_id: int | None = None  # last id loaded by this scan
     started: str = ""  # server time when the scan was planned
+    users: list[int] = field(default_factory=list)  # catch_up_users: whose history to read
 
     def params(self, scope_filter: str | None) -> dict[str, str]:
         params = {}
         if self.end is not None:
             params["range[updated_at]"] = f"{self.start or '1970-01-01T00:00:00Z'},{self.end}"
-        if scope_filter:
+        if self.users:
+            params["filter[user_id]"] = ",".join(map(str, self.users))
+        elif scope_filter:
             params[scope_filter] = ",".join(map(str, self.scope))
         return params
 
 
+USERS_PER_SCAN = 100  # ids per filter[user_id]: a short URL, and usually one page
+
+
 def plan(
-    state: dict, now: datetime, overlap: timedelta, scope: list[int] | None, reconcile: bool
+    state: dict,
+    now: datetime,
+    overlap: timedelta,
+    scope: list[int] | None,
+    reconcile: bool,
+    arrivals: list[int] = (),
 ) -> list[Scan]:
-    """The scans of this run: unfinished ones first, then what this run asks for."""
+    """The scans of this run: unfinished ones first, then what this run asks for.
+
+    ``arrivals`` are users who just joined a kept campus: a listing narrowed to the users of
+    kept campuses never read their earlier history, so it is read for them by user id."""
     scans = [Scan(**s) for s in state.get("scans", [])]
     if scans:
         return scans
@@ -79,6 +93,11 @@ def plan(
     new_values = sorted(set(scope) - set(covered or []))
     if window_end and covered is not None and new_values:
         scans.append(Scan("catch_up", None, end, new_values, started=end))
+    if window_end:
+        users = sorted(set(arrivals))
+        for i in range(0, len(users), USERS_PER_SCAN):
+            batch = users[i : i + USERS_PER_SCAN]
+            scans.append(Scan("catch_up_users", None, end, started=end, users=batch))
     start = None
     if window_end:
         start = stamp(datetime.fromisoformat(window_end.replace("Z", "+00:00")) - overlap)
@@ -110,14 +129,17 @@ def sync(
     scope_filter: str | None,
     unseen_ids: Callable[[str, int], list[int]],
     report: SyncReport,
+    arrivals: list[int] = (),
+    on_scan_done: Callable[[Scan], None] = lambda scan: None,
 ) -> Iterator[list[dict]]:
     """Yield the pages of every scan due, keeping ``state`` at the last loaded id.
 
     ``unseen_ids(marker, max_id)`` returns the ids of the raw table not marked by a reconcile.
     On a spent hourly quota the sync stops cleanly: what it read is loaded, its place kept.
     """
-    scans = plan(state, api.server_now(), overlap, scope, reconcile)
+    scans = plan(state, api.server_now(), overlap, scope, reconcile, arrivals)
     state["scans"] = [asdict(s) for s in scans]
+    earlier: set[int] = set()  # ids yielded by this run's earlier scans (catch-ups are small)
     while scans:
         scan = scans[0]
         report.scans.append(scan.kind)
@@ -125,6 +147,11 @@ def sync(
         seen_now: set[int] = set()
         try:
             for page in api.pages(name, path, scan.params(scope_filter), after_id=scan.after_id):
+                last_id = page[-1]["id"] if page else scan.after_id
+                if earlier:  # one load must not hold a record twice (the table's key is unique)
+                    page = [r for r in page if r["id"] not in earlier]
+                if len(scans) > 1:
+                    earlier.update(r["id"] for r in page)
                 if scan.kind == "reconcile":
                     for record in page:
                         record[RECONCILE_MARKER] = scan.started
@@ -132,7 +159,7 @@ def sync(
                 report.records += len(page)
                 report.scan_records[-1] += len(page)
                 yield page
-                scan.after_id = max([scan.after_id or 0, *(r["id"] for r in page)])
+                scan.after_id = max(scan.after_id or 0, last_id or 0)
                 state["scans"] = [asdict(s) for s in scans]
         except QuotaExhausted as stop:
             report.stopped = stop
@@ -151,7 +178,8 @@ def sync(
             state["window_end"] = scan.end
         if scan.kind == "catch_up":
             state["covered"] = sorted(set(state.get("covered") or []) | set(scan.scope))
-        else:  # a full-scope scan: what it covered is exactly the current scope
+        elif scan.kind in ("window", "reconcile"):  # what a full-scope scan covered: the scope
             state["covered"] = scan.scope
+        on_scan_done(scan)
         scans.pop(0)
         state["scans"] = [asdict(s) for s in scans]

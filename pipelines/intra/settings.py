@@ -41,6 +41,12 @@ class Endpoint:
     # ("campuses": active and public campuses; "coalitions": the cursus's coalitions there).
     scope_filter: str | None = None
     scope: str | None = None
+    # campus_users reports users who just joined a kept campus, except brand-new users (the
+    # users resource reports those); projects_users, narrowed to the users of kept campuses,
+    # then reads the earlier history of the others (transfers) by user id.
+    reports_new_users: bool = False
+    reports_arrivals: bool = False
+    reads_arrivals: bool = False
 
 
 TIMESTAMPS = {"created_at": "timestamp", "updated_at": "timestamp"}
@@ -170,6 +176,7 @@ LIVE_ENDPOINTS: dict[str, Endpoint] = {
     "users": Endpoint(
         path="cursus/{cursus_id}/users",
         description="users enrolled in the cursus (light user objects)",
+        reports_new_users=True,
         columns=LIGHT_USER_COLUMNS,
     ),
     "cursus_users": Endpoint(
@@ -195,6 +202,7 @@ LIVE_ENDPOINTS: dict[str, Endpoint] = {
         description="which campus each user belongs to (is_primary marks the main one)",
         scope_filter="filter[campus_id]",
         scope="campuses",
+        reports_arrivals=True,
         columns={
             "id": "bigint",
             "user_id": "bigint",
@@ -208,6 +216,7 @@ LIVE_ENDPOINTS: dict[str, Endpoint] = {
         description="project registrations and marks of the users of kept campuses",
         scope_filter="filter[campus]",
         scope="campuses",
+        reads_arrivals=True,
         columns={
             "id": "bigint",
             "occurrence": "bigint",

@@ -77,11 +77,13 @@ def test_sigkill_at_random_points_then_the_next_run_converges(make_elt) -> None:
             stages[stage] += 1
 
             healed = elt.run(**SMALL_PAGES)
-            assert healed.returncode == 0, (
-                f"trial {trial} (killed at {delay:.1f} s, {stage}):\n{healed.stdout}"
-            )
-            assert_marts_match_oracle(elt, sim)
-            assert_live_marts_match(elt, sim, exclude=silent(sim))
+            where = f"trial {trial} (killed at {delay:.1f} s, {stage})"
+            assert healed.returncode == 0, f"{where}:\n{healed.stdout}"
+            try:
+                assert_marts_match_oracle(elt, sim)
+                assert_live_marts_match(elt, sim, exclude=silent(sim))
+            except AssertionError as error:
+                raise AssertionError(f"{where}: {error}") from error
         print(f"\n{TRIALS} kills, run length {duration:.1f} s, where they hit: {dict(stages)}")
         assert (
             sum(n for s, n in stages.items() if s != "finished before the kill") >= TRIALS * 3 // 4
