@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: help demo test test-slow lint unit elt elt-full status docs simulator db-stop clean
+.PHONY: help demo test test-slow lint unit elt elt-full status docs simulator db-stop clean bench
 
 help:
 	@echo "make demo       run the whole ELT against the simulator and an embedded PostgreSQL"
@@ -18,6 +18,7 @@ help:
 	@echo "make docs       dbt docs generate + serve on http://127.0.0.1:8080"
 	@echo "make simulator  run the intra simulator on http://127.0.0.1:8042 (scale=network)"
 	@echo "make db-stop    stop the embedded PostgreSQL"
+	@echo "make bench      performance against the API limits (network scale, ~1.5 h; BENCH_ARGS=--scale small)"
 
 # The virtualenv is rebuilt when pyproject.toml changes.
 $(INSTALLED): pyproject.toml
@@ -61,3 +62,6 @@ db-stop: $(INSTALLED)
 
 clean:
 	rm -rf dbt_project/target dbt_project/logs .pytest_cache .ruff_cache
+
+bench: $(INSTALLED)
+	$(PY) -m bench $(BENCH_ARGS)

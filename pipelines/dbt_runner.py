@@ -51,7 +51,9 @@ def run_dbt(
     database: Database,
     *command: str,
     dbt_vars: dict | None = None,
+    dbt_env: dict | None = None,
     log_dir: Path,
+    target_dir: Path | None = None,
 ) -> DbtResult:
     """Run ``dbt <command...>`` (e.g. ``"build"`` or ``"docs", "generate"``); never raises for
     dbt failures: the result says what happened."""
@@ -68,16 +70,25 @@ def run_dbt(
         "--profiles-dir",
         str(PROJECT_DIR),
     ]
+    # A target folder per data directory keeps dbt's partial-parse cache and run results
+    # apart from other deployments (and tests) sharing the project folder.
+    target = target_dir or PROJECT_DIR / "target"
+    argv += ["--target-path", str(target)]
     if dbt_vars:
         argv += ["--vars", json.dumps(dbt_vars)]
-    env = {**os.environ, **database.dbt_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {
+        **os.environ,
+        **database.dbt_env(),
+        **(dbt_env or {}),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
     started = time.monotonic()
     with open(log_path, "w") as log:
         completed = subprocess.run(
             argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_DIR, check=False
         )
     result = DbtResult(name, completed.returncode, time.monotonic() - started, log_path)
-    results_file = PROJECT_DIR / "target" / "run_results.json"
+    results_file = target / "run_results.json"
     if results_file.exists() and results_file.stat().st_mtime >= time.time() - result.seconds - 1:
         for node in json.loads(results_file.read_text()).get("results", []):
             status = str(node.get("status"))

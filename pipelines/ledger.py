@@ -33,6 +33,11 @@ create table if not exists elt.runs (
     published boolean,
     message text
 );
+alter table elt.runs add column if not exists stages jsonb;
+alter table elt.runs add column if not exists seconds jsonb;
+comment on column elt.runs.seconds is 'Wall seconds: extract_load, dbt, total.';
+comment on column elt.runs.stages is
+    'Wall and CPU seconds per stage: extract, normalize, load, dbt.';
 comment on table elt.runs is
     'One row per ELT run: when, how it ended, API calls, rows per table, dbt result.';
 """

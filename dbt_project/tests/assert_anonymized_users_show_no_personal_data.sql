@@ -12,7 +12,7 @@ published as (
     where
         (
             login like '3b3-%'
-            or anonymize_date < '{{ var("as_of") }}'::timestamptz
+            or anonymize_date < {{ run_as_of() }}
         )
         and (
             login != '3b3-' || user_id
@@ -35,7 +35,7 @@ in_raw as (
     where
         (
             login like '3b3-%'
-            or anonymize_date < '{{ var("as_of") }}'::timestamptz
+            or anonymize_date < {{ run_as_of() }}
         )
         and (
             login != '3b3-' || id

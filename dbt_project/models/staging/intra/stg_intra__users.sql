@@ -16,7 +16,7 @@ flagged as (
         *,
         (
             login like '3b3-%'
-            or anonymize_date < '{{ var("as_of") }}'::timestamptz
+            or anonymize_date < {{ run_as_of() }}
         ) as is_anonymized
     from source
 

@@ -1,0 +1,194 @@
+"""The five bench scenarios. Each returns a JSON-able dict; ``bench.__main__`` orders them.
+
+Every timing is repeated and the median reported; comparisons (incremental dbt against a full
+refresh, our load against COPY) are ratios of runs made in the same repetition.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from bench.harness import Bench, EltRun, median
+from intra_simulator.control import SimulatorProcess
+from pipelines.database import Database
+from pipelines.dbt_runner import run_dbt
+from pipelines.intra.settings import REFERENCE_ENDPOINTS
+
+LIFTED = {"per_second": 1_000_000, "per_hour": 1_000_000_000}
+PIPELINE_STAGES = ("extract", "normalize", "load")
+
+
+def summary(run: EltRun) -> dict:
+    """One ELT run in the bench's terms."""
+    resources = run.resources
+    records = sum(r.get("read") or 0 for r in resources.values())
+    calls = run.ledger.get("api_calls") or 0
+    stages = run.stages
+    cpu = sum(float(stages.get(s, {}).get("cpu", 0.0)) for s in PIPELINE_STAGES)
+    return {
+        "exit_code": run.code,
+        "calls": calls,
+        "minimum_calls": sum(r.get("minimum_calls") or 0 for r in resources.values()) + 1,
+        "429": run.ledger.get("api_429") or 0,
+        "records": records,
+        "wall_seconds": round(run.wall, 2),
+        "seconds": run.ledger.get("seconds") or {},
+        "stages": stages,
+        "cpu_ms_per_page": round(1000 * cpu / max(calls, 1), 2),
+        "cpu_ms_per_1000_records": round(1000 * cpu / max(records / 1000, 1e-9), 2),
+        "peak_rss_mb": round(run.peak_rss_mb, 1),
+        "rows": {name: r.get("rows") for name, r in resources.items()},
+    }
+
+
+def medians(runs: list[dict]) -> dict:
+    """The median of every number across repetitions (nested one level for stages)."""
+    first = runs[0]
+    result: dict = {}
+    for key, value in first.items():
+        if isinstance(value, bool) or key == "exit_code":
+            result[key] = max(r[key] for r in runs) if key == "exit_code" else value
+        elif isinstance(value, (int, float)):
+            result[key] = round(median([r[key] for r in runs]), 3)
+        elif key in ("stages", "seconds"):
+            result[key] = _nested_medians([r[key] for r in runs])
+        else:
+            result[key] = value
+    return result
+
+
+def _nested_medians(values: list[dict]) -> dict:
+    out: dict = {}
+    for key, value in values[0].items():
+        if isinstance(value, dict):
+            out[key] = _nested_medians([v.get(key, {}) for v in values])
+        else:
+            out[key] = round(median([float(v.get(key, 0.0)) for v in values]), 3)
+    return out
+
+
+def check(run: EltRun, what: str) -> None:
+    if run.code != 0:
+        tail = "\n".join(run.output.splitlines()[-30:])
+        raise RuntimeError(f"{what}: the ELT exited with {run.code}\n{tail}")
+
+
+def backfill(bench: Bench, sim: SimulatorProcess, repeats: int) -> tuple[dict, Database]:
+    """Scenario 1: everything from empty, rate limit lifted: our own cost per stage."""
+    sim.admin.configure(**LIFTED)
+    runs = []
+    for i in range(repeats):
+        database, workdir = bench.fresh()
+        run = bench.run(sim, database, workdir)
+        check(run, "backfill")
+        runs.append(summary(run))
+        bench.say(f"backfill {i + 1}/{repeats}: {runs[-1]['wall_seconds']} s")
+    bench.last_workdir = workdir
+    return {"runs": runs, "median": medians(runs)}, database
+
+
+def real_limits(bench: Bench, sim: SimulatorProcess, repeats: int, per_hour: int) -> dict:
+    """Scenario 2: the reference data and the users at 2 requests/s: how much of it we use."""
+    sim.admin.configure(per_second=2, per_hour=per_hour)
+    resources = [*REFERENCE_ENDPOINTS, "users"]
+    runs = []
+    try:
+        for i in range(repeats):
+            database, workdir = bench.fresh()
+            run = bench.run(sim, database, workdir, "--skip-dbt", "--resources", *resources)
+            check(run, "real limits")
+            result = summary(run)
+            phase = float(result["seconds"].get("extract_load") or 0.0)
+            result["utilization"] = round(result["calls"] / (2 * phase), 4) if phase else 0.0
+            runs.append(result)
+            bench.say(f"real limits {i + 1}/{repeats}: utilization {result['utilization']:.1%}")
+    finally:
+        sim.admin.configure(**LIFTED)
+    return {
+        "per_second": 2,
+        "per_hour": per_hour,
+        "resources": resources,
+        "runs": runs,
+        "median": medians(runs),
+    }
+
+
+def nothing_changed(bench: Bench, sim: SimulatorProcess, database: Database, repeats: int):
+    """Scenario 4: a run right after another: one call per live resource and the snapshots."""
+    runs = []
+    for i in range(repeats):
+        run = bench.run(sim, database, bench.last_workdir)
+        check(run, "nothing changed")
+        runs.append(summary(run))
+        bench.say(f"nothing changed {i + 1}/{repeats}: {runs[-1]['calls']} calls")
+    return {"runs": runs, "median": medians(runs)}
+
+
+def hourly(bench: Bench, sim: SimulatorProcess, database: Database, repeats: int) -> dict:
+    """Scenario 3: an hour of activity, then the hourly run; dbt against a full refresh."""
+    runs = []
+    for i in range(repeats):
+        advanced = sim.admin.advance(3600)
+        run = bench.run(sim, database, bench.last_workdir)
+        check(run, "hourly")
+        result = summary(run)
+        started = time.monotonic()
+        full = run_dbt(
+            database,
+            "build",
+            "--full-refresh",
+            dbt_vars={"cursus_id": 21},
+            dbt_env={"INTRA_AS_OF": advanced["now"]},
+            log_dir=bench.last_workdir / "logs",
+            target_dir=bench.last_workdir / "dbt-target",
+        )
+        if not full.ok:
+            raise RuntimeError(f"full refresh failed: {full.problems[:5]}")
+        result["dbt_full_refresh_seconds"] = round(time.monotonic() - started, 3)
+        result["dbt_ratio"] = round(
+            float(result["seconds"].get("dbt") or 0.0) / result["dbt_full_refresh_seconds"], 4
+        )
+        result["changed"] = advanced.get("changed")
+        runs.append(result)
+        bench.say(f"hourly {i + 1}/{repeats}: dbt at {result['dbt_ratio']:.1%} of a full refresh")
+    return {"runs": runs, "median": medians(runs)}
+
+
+def copy_baseline(bench: Bench, database: Database, repeats: int) -> dict:
+    """Scenario 5: the records our load wrote, as JSON lines, in one COPY into a jsonb table."""
+    lines = bench.data_dir / "baseline.jsonl"
+    with database.connect() as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "select table_name from information_schema.tables "
+            "where table_schema = 'raw' and table_name not like '\\_dlt%%'"
+        )
+        tables = [row[0] for row in cursor.fetchall()]
+        with open(lines, "w") as out:
+            for name in tables:
+                cursor.copy_expert(
+                    f'copy (select to_jsonb(t) from raw."{name}" as t) to stdout', out
+                )
+    with open(lines) as source:
+        rows = sum(1 for _ in source)
+    seconds = []
+    for _ in range(repeats):
+        with database.connect() as connection, connection.cursor() as cursor:
+            cursor.execute("drop schema if exists baseline cascade")
+            cursor.execute("create schema baseline")
+            cursor.execute("create table baseline.pages (doc jsonb)")
+            connection.commit()
+            started = time.monotonic()
+            with open(lines) as source:
+                cursor.copy_expert("copy baseline.pages (doc) from stdin", source)
+            connection.commit()
+            seconds.append(time.monotonic() - started)
+            cursor.execute("drop schema baseline cascade")
+            connection.commit()
+    return {
+        "tables": len(tables),
+        "rows": rows,
+        "megabytes": round(Path(lines).stat().st_size / 2**20, 1),
+        "seconds": [round(s, 3) for s in seconds],
+        "median_seconds": round(median(seconds), 3),
+    }
