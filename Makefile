@@ -37,7 +37,7 @@ lint: $(INSTALLED)
 	$(BIN)/sqlfluff lint dbt_project
 
 unit: $(INSTALLED)
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -m "not slow" --numprocesses auto --maxprocesses 4
 
 test-slow: $(INSTALLED)
 	$(BIN)/pytest -m slow -s

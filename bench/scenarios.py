@@ -39,6 +39,11 @@ def summary(run: EltRun) -> dict:
         "cpu_ms_per_1000_records": round(1000 * cpu / max(records / 1000, 1e-9), 2),
         "peak_rss_mb": round(run.peak_rss_mb, 1),
         "rows": {name: r.get("rows") for name, r in resources.items()},
+        # per resource: records read, calls made, the minimum for what was read
+        "calls_by_resource": {
+            name: [r.get("read"), r.get("calls"), r.get("minimum_calls")]
+            for name, r in resources.items()
+        },
     }
 
 

@@ -5,7 +5,9 @@
     Every row of those marts records in `_processed_load_id` the newest dlt load that existed
     when the row was written; the largest value in a mart is therefore the last load it has
     processed, and the next run only reads rows from newer loads (dlt load ids are Unix
-    timestamps as text, of equal integer width, so text order is time order).
+    timestamps as text, of equal integer width, so text order is time order). Each live mart
+    has an index on `_processed_load_id`, which makes that maximum a lookup instead of a scan
+    of the whole table.
 #}
 
 {% macro current_load_id() -%}

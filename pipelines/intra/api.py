@@ -13,7 +13,9 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import ClassVar
 
+import orjson
 from dlt.sources.helpers.rest_client import RESTClient
+from requests import Response
 
 from pipelines.intra.auth import IntraOAuth2
 from pipelines.intra.paginator import IdKeysetPaginator
@@ -30,6 +32,20 @@ def clean_keys(record: dict) -> dict:
     return {
         (f"is_{key[:-1]}" if key.endswith("?") else key): value for key, value in record.items()
     }
+
+
+class JsonArrayClient(RESTClient):
+    """dlt's RESTClient, reading each page (a JSON array) with orjson.
+
+    Written by hand because RESTClient parses through ``response.json()`` (simplejson here)
+    and a JSONPath selector: together a tenth of a backfill's CPU for what one ``orjson.loads``
+    does. A response that is not an array falls back to dlt's own handling."""
+
+    def extract_response(self, response: Response, data_selector) -> list:
+        data = orjson.loads(response.content)
+        if isinstance(data, list):
+            return data
+        return super().extract_response(response, data_selector)
 
 
 class IntraApi:
@@ -60,7 +76,7 @@ class IntraApi:
             session=session,
         )
         self.reports: dict = {}  # resource -> SyncReport of its last sync in this process
-        self.client = RESTClient(
+        self.client = JsonArrayClient(
             base_url=f"{self.base_url}/v2", auth=self.auth, session=session, data_selector="$"
         )
 

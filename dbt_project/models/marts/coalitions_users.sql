@@ -9,6 +9,7 @@
         indexes=[
             {'columns': ['coalitions_user_id'], 'unique': True},
             {'columns': ['user_id']},
+            {'columns': ['_processed_load_id']},
         ],
         pre_hook="{{ delete_rows_of_users_out_of_scope() }}",
         post_hook="{{ delete_rows_outside('coalition_id', 'coalitions') }}",

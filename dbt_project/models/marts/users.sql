@@ -8,7 +8,10 @@
         materialized='incremental',
         unique_key='user_id',
         incremental_strategy='delete+insert',
-        indexes=[{'columns': ['user_id'], 'unique': True}],
+        indexes=[
+            {'columns': ['user_id'], 'unique': True},
+            {'columns': ['_processed_load_id']},
+        ],
         pre_hook="{{ delete_rows_of_users_out_of_scope() }}",
     )
 }}
