@@ -41,9 +41,6 @@ class EltRun:
     def stages(self) -> dict:
         return self.ledger.get("stages") or {}
 
-    def stage(self, name: str, measure: str = "wall") -> float:
-        return float(self.stages.get(name, {}).get(measure, 0.0))
-
     @property
     def resources(self) -> dict:
         return self.ledger.get("resources") or {}

@@ -7,16 +7,16 @@ refresh, our load against COPY) are ratios of runs made in the same repetition.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from bench.harness import Bench, EltRun, median
 from intra_simulator.control import SimulatorProcess
 from pipelines.database import Database
 from pipelines.dbt_runner import run_dbt
 from pipelines.intra.settings import REFERENCE_ENDPOINTS
+from pipelines.stages import STAGES
 
 LIFTED = {"per_second": 1_000_000, "per_hour": 1_000_000_000}
-PIPELINE_STAGES = ("extract", "normalize", "load")
+PIPELINE_STAGES = STAGES[:3]  # extract, normalize, load: without dbt
 
 
 def summary(run: EltRun) -> dict:
@@ -193,7 +193,7 @@ def copy_baseline(bench: Bench, database: Database, repeats: int) -> dict:
     return {
         "tables": len(tables),
         "rows": rows,
-        "megabytes": round(Path(lines).stat().st_size / 2**20, 1),
+        "megabytes": round(lines.stat().st_size / 2**20, 1),
         "seconds": [round(s, 3) for s in seconds],
         "median_seconds": round(median(seconds), 3),
     }

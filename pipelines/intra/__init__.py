@@ -243,11 +243,11 @@ def live_resource(
         watching = bool(state.get("window_end")) and not reconcile
         since = state.get("window_end")
         new_users: set[int] = set()
+        known_new = set(source_state.get("new_users", []))  # reported by this run's users
         for page in pages:
             if watching and endpoint.reports_new_users:
                 new_users.update(r["id"] for r in page if (r.get("created_at") or "") >= since)
             if watching and endpoint.reports_arrivals:
-                known_new = set(source_state.get("new_users", []))
                 joined = {
                     r["user_id"]
                     for r in page
