@@ -6,9 +6,10 @@ dlt's class obtains a token and renews it when its own clock says it expired. Th
 - **Token reuse.** Asking for a token while one is alive returns *the same* token with its
   remaining ``expires_in``. So we renew ``REFRESH_MARGIN`` seconds early, and if the server
   hands back the token we already hold, we keep it until it really expires.
-- **One re-auth on a 401 mid-run.** A token can be revoked, or expire by the server's clock
+- **Re-auth on a 401 mid-run.** A token can be revoked, or expire by the server's clock
   before ours. A 401 whose ``WWW-Authenticate`` says ``invalid_token`` makes us fetch a new
-  token and resend that request once.
+  token and resend that request, up to ``MAX_REAUTHS`` times (a token that expires and then
+  its successor revoked, on the same request, is rare but real).
 - **A clear error for bad credentials.** ``invalid_client`` (wrong or expired secret) stops
   the run with a message naming the settings to fix; the secret itself is never printed.
 """
@@ -24,6 +25,8 @@ from dlt.sources.helpers.rest_client.auth import OAuth2ClientCredentials
 from requests import PreparedRequest, Response
 
 REFRESH_MARGIN = 60
+# Fresh tokens one request may ask for after 401s before the 401 is taken as final.
+MAX_REAUTHS = 3
 
 
 class InvalidCredentials(Exception):
@@ -39,7 +42,7 @@ CREDENTIALS_HELP = (
 
 @configspec
 class IntraOAuth2(OAuth2ClientCredentials):
-    """Client credentials with early refresh, token-reuse awareness and one re-auth on 401."""
+    """Client credentials with early refresh, token-reuse awareness and re-auth on 401."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -56,7 +59,7 @@ class IntraOAuth2(OAuth2ClientCredentials):
                 self.obtain_token()
             token = self.access_token
         request.headers["Authorization"] = f"Bearer {token}"
-        request.register_hook("response", self._reauth_once)
+        request.register_hook("response", self._reauth)
         return request
 
     def obtain_token(self) -> None:
@@ -69,7 +72,8 @@ class IntraOAuth2(OAuth2ClientCredentials):
         response.raise_for_status()
         payload = response.json()
         token = str(payload["access_token"])
-        expires_in = int(payload.get("expires_in") or self.default_token_expiration)
+        expires_in = payload.get("expires_in")  # 0 is a real answer: a reused token dying now
+        expires_in = int(self.default_token_expiration if expires_in is None else expires_in)
         now = time.monotonic()
         if token == self.access_token:
             # The server reused our token: no new one exists before this one dies.
@@ -80,22 +84,26 @@ class IntraOAuth2(OAuth2ClientCredentials):
         until = payload.get("secret_valid_until")
         self.secret_valid_until = datetime.fromtimestamp(until, UTC) if until else None
 
-    def _reauth_once(self, response: Response, **kwargs) -> Response:
-        """Response hook: on 401 invalid_token, get a fresh token and resend once."""
-        if response.status_code != 401 or getattr(response.request, "_intra_reauthed", False):
-            return response
-        if "invalid_token" not in response.headers.get("WWW-Authenticate", ""):
-            return response
-        failed = (response.request.headers.get("Authorization") or "")[len("Bearer ") :]
-        with self._lock:
-            if failed == self.access_token:  # nobody has replaced it yet
-                self._expires_at = 0.0
-                self.obtain_token()
-            token = self.access_token
-        retry = response.request.copy()
-        retry.headers["Authorization"] = f"Bearer {token}"
-        retry._intra_reauthed = True  # type: ignore[attr-defined]
-        response.close()
-        resent = response.connection.send(retry, **kwargs)
-        resent.history.append(response)
-        return resent
+    def _reauth(self, response: Response, **kwargs) -> Response:
+        """Response hook: on 401 invalid_token, get a fresh token and resend the request.
+
+        The resend goes straight to the adapter (hooks do not run again), so the retries
+        loop here."""
+        for _ in range(MAX_REAUTHS):
+            if response.status_code != 401:
+                return response
+            if "invalid_token" not in response.headers.get("WWW-Authenticate", ""):
+                return response
+            failed = (response.request.headers.get("Authorization") or "")[len("Bearer ") :]
+            with self._lock:
+                if failed == self.access_token:  # nobody has replaced it yet
+                    self._expires_at = 0.0
+                    self.obtain_token()
+                token = self.access_token
+            retry = response.request.copy()
+            retry.headers["Authorization"] = f"Bearer {token}"
+            response.close()
+            resent = response.connection.send(retry, **kwargs)
+            resent.history = [*response.history, response]
+            response = resent
+        return response

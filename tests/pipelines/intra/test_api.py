@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from requests import HTTPError
 
 from intra_simulator.control import SimulatorProcess
 from pipelines.intra.api import IntraApi, clean_keys
+from pipelines.intra.auth import MAX_REAUTHS
 
 
 def test_question_mark_keys_get_clean_names() -> None:
@@ -66,6 +68,34 @@ def test_a_revoked_token_is_replaced_once_and_the_run_goes_on(sim) -> None:
     outcomes = api.stats.outcomes("/v2/achievements")
     assert outcomes.get("401") == 1
     assert api.stats.calls("/oauth/token") == 2
+
+
+@pytest.mark.integration
+def test_a_request_whose_new_token_is_revoked_too_gets_another(sim) -> None:
+    """A token expires, and the one fetched for the resend is revoked on arrival: the same
+    request re-authenticates again (CI caught this with a 2 s token TTL)."""
+    api = api_for(sim, page_size=20)
+    sim.admin.faults({"kind": "revoke", "path": "/v2/achievements", "nth": [3, 4]})
+    try:
+        records = [r for page in api.pages("achievements", "achievements") for r in page]
+    finally:
+        sim.admin.clear_faults()
+    assert len(records) == len(sim.admin.dump("achievements"))
+    assert api.stats.outcomes("/v2/achievements").get("401") == 2
+    assert api.stats.calls("/oauth/token") == 3
+
+
+@pytest.mark.integration
+def test_a_token_revoked_on_every_request_ends_in_the_401(sim) -> None:
+    """Re-authentication is bounded: a server that refuses every fresh token is an error."""
+    api = api_for(sim, page_size=20)
+    sim.admin.faults({"kind": "revoke", "path": "/v2/achievements", "nth": list(range(1, 10))})
+    try:
+        with pytest.raises(HTTPError, match="401"):
+            list(api.pages("achievements", "achievements"))
+    finally:
+        sim.admin.clear_faults()
+    assert api.stats.outcomes("/v2/achievements").get("401") == 1 + MAX_REAUTHS
 
 
 @pytest.mark.integration
