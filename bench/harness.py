@@ -1,8 +1,8 @@
 """Running the ELT as cron does, and reading back what it measured.
 
-Each run is the real command line (``python -m pipelines.elt``); ``wait4`` gives its peak
-memory, and the per-stage wall and CPU seconds, calls and rows come from the run ledger the
-ELT writes (``elt.runs``), so the bench measures exactly what production does.
+Each run is the real command line (``python -m pipelines.elt``); the per-stage wall and CPU
+seconds, peak memory, calls and rows come from the run ledger the ELT writes (``elt.runs``),
+so the bench measures exactly what production does.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ def median(values: list[float]) -> float:
 class EltRun:
     code: int
     wall: float
-    peak_rss_mb: float
     ledger: dict
     output: str
 
@@ -77,7 +76,7 @@ class Bench:
     def run(
         self, sim: SimulatorProcess, database: Database, workdir: Path, *args: str, **env
     ) -> EltRun:
-        """``python -m pipelines.elt`` as cron runs it; its peak RSS comes from wait4."""
+        """``python -m pipelines.elt`` as cron runs it."""
         argv = [sys.executable, "-m", "pipelines.elt", "--data-dir", str(workdir), *args]
         environment = {
             **os.environ,
@@ -88,11 +87,9 @@ class Bench:
         log = workdir / f"elt-{len(list(workdir.glob('elt-*.log'))) + 1}.log"
         started = time.monotonic()
         with open(log, "w") as output:
-            process = subprocess.Popen(
+            process = subprocess.run(
                 argv, cwd=REPO, env=environment, stdout=output, stderr=subprocess.STDOUT
             )
-            _, status, usage = os.wait4(process.pid, 0)
-            process.returncode = os.waitstatus_to_exitcode(status)
         wall = time.monotonic() - started
         with database.connect() as connection, connection.cursor() as cursor:
             cursor.execute("select row_to_json(r) from elt.runs as r order by run_id desc limit 1")
@@ -100,5 +97,4 @@ class Bench:
         ledger = row[0] if row else {}
         if isinstance(ledger, str):
             ledger = json.loads(ledger)
-        # ru_maxrss (KiB): the largest of the ELT and the children it waited for (dbt)
-        return EltRun(process.returncode, wall, usage.ru_maxrss / 1024, ledger, log.read_text())
+        return EltRun(process.returncode, wall, ledger, log.read_text())

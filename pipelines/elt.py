@@ -265,19 +265,26 @@ class Run:
             reconciled = any(
                 api.reports.get(r.name) and api.reports[r.name].reconciled for r in results
             )
-            flags = ["--full-refresh"] if reconciled or self.args.full else []
+            full_refresh = reconciled or self.args.full
+            flags = ["--full-refresh"] if full_refresh else []
             missing = [n for n in RESOURCES if self.count_rows(database, RAW_SCHEMA, n) is None]
             if missing:  # a first backfill cut short: build what the loaded tables allow
                 say(f"not loaded yet: {', '.join(missing)}; their models wait for a later run")
                 flags += ["--exclude", *(f"source:intra.{name}+" for name in missing)]
             say("dbt build: running (models and tests, into marts__build)")
+            newest_load = self.newest_load_id(database)
             with self.clock.measure("dbt"):
                 outcome.dbt = run_dbt(
                     database,
                     "build",
                     *flags,
                     dbt_vars={"cursus_id": cursus_id},
-                    dbt_env={"INTRA_AS_OF": as_of.isoformat()},
+                    dbt_env={
+                        "INTRA_AS_OF": as_of.isoformat(),
+                        # tests of the live tables read only rows not yet published
+                        # (macros/tests_on_unpublished_rows.sql); a full refresh tests all
+                        "INTRA_TEST_ROWS": "all" if full_refresh else "unpublished",
+                    },
                     log_dir=self.data_dir / "logs",
                     target_dir=self.data_dir / "dbt-target",
                 )
@@ -285,6 +292,7 @@ class Run:
             if outcome.dbt.ok:
                 publish(database)
                 outcome.published = True
+                outcome.published_load_id = newest_load
                 say(f"published: schema {MARTS_SCHEMA} now holds this run's tested tables")
             else:
                 discard_build(database)
@@ -403,6 +411,16 @@ class Run:
         )
 
     @staticmethod
+    def newest_load_id(database: Database) -> str | None:
+        """The newest completed dlt load: what this run's dbt build processes up to."""
+        with database.connect() as connection, connection.cursor() as cursor:
+            cursor.execute("select to_regclass(%s)", (f"{RAW_SCHEMA}._dlt_loads",))
+            if cursor.fetchone()[0] is None:
+                return None
+            cursor.execute(f"select max(load_id) from {RAW_SCHEMA}._dlt_loads where status = 0")
+            return cursor.fetchone()[0]
+
+    @staticmethod
     def count_rows(database: Database, schema: str, table_name: str) -> int | None:
         with database.connect() as connection, connection.cursor() as cursor:
             cursor.execute("select to_regclass(%s)", (f"{schema}.{table_name}",))
@@ -469,6 +487,7 @@ class Outcome:
     results: list[ResourceResult] = field(default_factory=list)
     dbt: DbtResult | None = None
     published: bool = False
+    published_load_id: str | None = None  # the newest dlt load in what was published
     marts: dict[str, int | None] = field(default_factory=dict)
     extract_seconds: float = 0.0
     total_seconds: float = 0.0
@@ -547,6 +566,9 @@ class Outcome:
             if self.dbt
             else None,
             "published": self.published,
+            # Recorded after the swap: a run killed in between leaves the older id, and the
+            # next build tests more rows than it needs to, never fewer.
+            "published_load_id": self.published_load_id,
             "stages": self.stages,
             "seconds": {
                 "extract_load": round(self.extract_seconds, 3),

@@ -35,6 +35,9 @@ create table if not exists elt.runs (
 );
 alter table elt.runs add column if not exists stages jsonb;
 alter table elt.runs add column if not exists seconds jsonb;
+alter table elt.runs add column if not exists published_load_id text;
+comment on column elt.runs.published_load_id is
+    'The newest dlt load in the marts this run published; dbt tests rows newer than it.';
 comment on column elt.runs.seconds is 'Wall seconds: extract_load, dbt, total.';
 comment on column elt.runs.stages is
     'Wall and CPU seconds per stage: extract, normalize, load, dbt.';

@@ -1,8 +1,9 @@
 """Wall and CPU seconds per stage of a run (extract, normalize, load, dbt).
 
 CPU counts this process and its finished children (dbt runs as a child process), so a stage's
-CPU is what the ELT itself spent, apart from waiting on the API or the database. The bench
-reads these numbers from the run ledger.
+CPU is what the ELT itself spent, apart from waiting on the API or the database. Peak memory
+(``peak_mb``) is this process's high-water mark at the end of the stage, and for ``dbt`` the
+dbt process's own. The bench reads these numbers from the run ledger.
 """
 
 from __future__ import annotations
@@ -21,6 +22,12 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def peak_rss_mb(children: bool = False) -> float:
+    """High-water resident memory of this process, or of its largest finished child."""
+    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+    return resource.getrusage(who).ru_maxrss / 1024  # KiB on Linux
+
+
 class StageClock:
     """Accumulates wall and CPU seconds per stage over a run."""
 
@@ -36,6 +43,7 @@ class StageClock:
             total = self.totals.setdefault(stage, {"wall": 0.0, "cpu": 0.0})
             total["wall"] += time.monotonic() - wall
             total["cpu"] += cpu_seconds() - cpu
+            total["peak_mb"] = peak_rss_mb(children=stage == "dbt")
 
     def rounded(self) -> dict[str, dict[str, float]]:
         return {

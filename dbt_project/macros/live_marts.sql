@@ -43,16 +43,26 @@
 {%- endmacro %}
 
 {#
-    on-run-start: an index on each live raw table's load id, so an incremental run reads only
-    the new rows. (dlt creates no such index; it is harmless to create it again.)
+    on-run-start: indexes on each live raw table, so an incremental run reads only what it
+    needs: the load id (rows of new loads) and the user id (all rows of the few users whose
+    scope changed). dlt creates neither; creating them again is a no-op.
 #}
 {% macro create_raw_load_indexes() -%}
-    {%- for table in ['users', 'cursus_users', 'campus_users', 'projects_users',
-                      'achievements_users', 'coalitions_users'] %}
+    {%- set user_id = {
+        'users': 'id',
+        'cursus_users': '(("user" ->> \'id\')::bigint)',
+        'campus_users': 'user_id',
+        'projects_users': '(("user" ->> \'id\')::bigint)',
+        'achievements_users': 'user_id',
+        'coalitions_users': 'user_id',
+    } -%}
+    {%- for table, user_column in user_id.items() %}
     do $$ begin
         if to_regclass('raw.{{ table }}') is not null then
             create index if not exists {{ table }}_dlt_load_id
                 on raw.{{ table }} (_dlt_load_id);
+            create index if not exists {{ table }}_user_id
+                on raw.{{ table }} ({{ user_column }});
         end if;
     end $$;
     {%- endfor %}

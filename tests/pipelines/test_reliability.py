@@ -253,6 +253,32 @@ def test_two_runs_started_together_one_works_the_other_leaves_at_once(make_elt) 
 # publishing only what passed the tests --------------------------------------------------
 
 
+def test_an_hourly_run_tests_the_live_rows_it_brings(make_elt) -> None:
+    """Hourly, the tests of the live tables read only the rows not published yet; a bad
+    value among them still stops the build, and a full run tests every row."""
+    with simulator("--per-second", "20") as sim:
+        elt = make_elt(sim)
+        assert elt.run().returncode == 0
+        published = elt.table("marts.projects_users")
+        row = elt.query("select projects_user_id from marts.projects_users limit 1")[0][0]
+        sim.admin.update("projects_users", row, {"status": "parked_by_the_api"})
+        failed = elt.run()
+        assert failed.returncode == 1, failed.stdout
+        assert "FAIL accepted_values_projects_users_status" in failed.stdout
+        assert "NOT published" in failed.stdout
+        assert elt.table("marts.projects_users") == published
+        assert "from elt.runs where published" in status_test_sql(elt), "scoped"
+        full = elt.run("--full")
+        assert full.returncode == 1, "the full run tests every row and finds it again"
+        assert "from elt.runs where published" not in status_test_sql(elt), "every row"
+
+
+def status_test_sql(elt) -> str:
+    """The SQL dbt last ran for the accepted_values test of projects_users.status."""
+    run = elt.data_dir / "dbt-target" / "run"
+    return next(run.rglob("accepted_values_projects_users_*.sql")).read_text()
+
+
 def test_a_build_that_fails_a_relationship_test_publishes_nothing(make_elt) -> None:
     """A bad row gets into the build (say, a bug in a model): a user at a closed campus.
     The relationship test users.campus_id -> campuses fails, the build is not published,
@@ -263,11 +289,13 @@ def test_a_build_that_fails_a_relationship_test_publishes_nothing(make_elt) -> N
         assert elt.run().returncode == 0  # marts__build now holds a previous build
         published = {t: elt.table(f"marts.{t}") for t in ("users", "projects_users", "campuses")}
         closed = next(c["id"] for c in sim.admin.dump("campus") if not c["active"])
+        # Stamped as written by this build (newer than any load), as a model's bug would
+        # write it: the hourly tests read the rows newer than what was published.
         elt.query(
             "insert into marts__build.users select user_id + 100000000, login, first_name, "
             "last_name, usual_full_name, usual_first_name, displayname, email, image_url, "
             "location, kind, %s, pool_month, pool_year, wallet, correction_point, is_active, "
-            "is_anonymized, anonymize_date, created_at, updated_at, _processed_load_id "
+            "is_anonymized, anonymize_date, created_at, updated_at, '9999999999' "
             "from marts__build.users limit 1 returning user_id",
             closed,
         )

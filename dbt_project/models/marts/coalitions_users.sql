@@ -18,7 +18,9 @@
 
 with
 
-coalitions_users as (
+-- Not materialized: used twice below, PostgreSQL would otherwise copy the whole
+-- table once instead of reading only the new loads through the raw indexes.
+coalitions_users as not materialized (
 
     select * from {{ ref('stg_intra__coalitions_users') }}
 

@@ -17,7 +17,9 @@
 
 with
 
-cursus_users as (
+-- Not materialized: used twice below, PostgreSQL would otherwise copy the whole
+-- table once instead of reading only the new loads through the raw indexes.
+cursus_users as not materialized (
 
     select * from {{ ref('stg_intra__cursus_users') }}
     where cursus_id = {{ var('cursus_id') }}

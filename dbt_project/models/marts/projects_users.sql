@@ -18,7 +18,9 @@
 
 with
 
-projects_users as (
+-- Not materialized: used twice below, PostgreSQL would otherwise copy the whole
+-- table once instead of reading only the new loads through the raw indexes.
+projects_users as not materialized (
 
     select * from {{ ref('stg_intra__projects_users') }}
 
