@@ -3,7 +3,8 @@
 CPU counts this process and its finished children (dbt runs as a child process), so a stage's
 CPU is what the ELT itself spent, apart from waiting on the API or the database. Peak memory
 (``peak_mb``) is this process's high-water mark at the end of the stage, and for ``dbt`` the
-dbt process's own. The bench reads these numbers from the run ledger.
+largest finished child process's (dbt, unless a forked helper was larger). The bench
+reads these numbers from the run ledger.
 """
 
 from __future__ import annotations
