@@ -57,6 +57,8 @@ def run_dbt(
 ) -> DbtResult:
     """Run ``dbt <command...>`` (e.g. ``"build"`` or ``"docs", "generate"``); never raises for
     dbt failures: the result says what happened."""
+    # dbt runs in the project folder: relative paths would land under dbt_project/.
+    log_dir = log_dir.resolve()
     log_dir.mkdir(parents=True, exist_ok=True)
     first_flag = next((i for i, part in enumerate(command) if part.startswith("-")), len(command))
     words = list(command[:first_flag])
@@ -72,7 +74,7 @@ def run_dbt(
     ]
     # A target folder per data directory keeps dbt's partial-parse cache and run results
     # apart from other deployments (and tests) sharing the project folder.
-    target = target_dir or PROJECT_DIR / "target"
+    target = (target_dir or PROJECT_DIR / "target").resolve()
     argv += ["--target-path", str(target)]
     # dbt's own debug log (every query of every node) cost a tenth of a build's time; its
     # console output, kept in log_path above, says what ran and what failed.
