@@ -42,9 +42,11 @@ def main() -> int:
         f"limits {DEMO_REQUESTS_PER_SECOND}/s and {DEMO_REQUESTS_PER_HOUR}/h) ...",
         flush=True,
     )
-    simulator_args = ["--population", DEMO_POPULATION]
-    simulator_args += ["--per-second", DEMO_REQUESTS_PER_SECOND]
-    simulator_args += ["--per-hour", DEMO_REQUESTS_PER_HOUR]
+    simulator_args = [
+        "--population", DEMO_POPULATION,
+        "--per-second", DEMO_REQUESTS_PER_SECOND,
+        "--per-hour", DEMO_REQUESTS_PER_HOUR,
+    ]  # fmt: skip
     with SimulatorProcess(
         DEMO_SCALE, 42, *simulator_args, log_path=DEMO_DATA_DIR / "simulator.log"
     ) as simulator:

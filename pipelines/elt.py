@@ -411,23 +411,23 @@ class Run:
         )
 
     @staticmethod
-    def newest_load_id(database: Database) -> str | None:
-        """The newest completed dlt load: what this run's dbt build processes up to."""
-        with database.connect() as connection, connection.cursor() as cursor:
-            cursor.execute("select to_regclass(%s)", (f"{RAW_SCHEMA}._dlt_loads",))
-            if cursor.fetchone()[0] is None:
-                return None
-            cursor.execute(f"select max(load_id) from {RAW_SCHEMA}._dlt_loads where status = 0")
-            return cursor.fetchone()[0]
-
-    @staticmethod
-    def count_rows(database: Database, schema: str, table_name: str) -> int | None:
+    def query_table(database: Database, schema: str, table_name: str, sql: str):
+        """The one value ``sql`` returns from ``schema.table_name`` (``{table}`` in it), or
+        None when that table does not exist yet."""
         with database.connect() as connection, connection.cursor() as cursor:
             cursor.execute("select to_regclass(%s)", (f"{schema}.{table_name}",))
             if cursor.fetchone()[0] is None:
                 return None
-            cursor.execute(f'select count(*) from "{schema}"."{table_name}"')
+            cursor.execute(sql.format(table=f'"{schema}"."{table_name}"'))
             return cursor.fetchone()[0]
+
+    def newest_load_id(self, database: Database) -> str | None:
+        """The newest completed dlt load: what this run's dbt build processes up to."""
+        sql = "select max(load_id) from {table} where status = 0"
+        return self.query_table(database, RAW_SCHEMA, "_dlt_loads", sql)
+
+    def count_rows(self, database: Database, schema: str, table_name: str) -> int | None:
+        return self.query_table(database, schema, table_name, "select count(*) from {table}")
 
     def print_report(self, outcome: Outcome) -> None:
         """The end of the run, errors first: what went wrong, then what was done."""
