@@ -1,10 +1,11 @@
 """Wall and CPU seconds per stage of a run (extract, normalize, load, dbt).
 
-CPU counts this process and its finished children (dbt runs as a child process), so a stage's
-CPU is what the ELT itself spent, apart from waiting on the API or the database. Peak memory
-(``peak_mb``) is this process's high-water mark at the end of the stage, and for ``dbt`` the
-largest finished child process's (dbt, unless a forked helper was larger). The bench
-reads these numbers from the run ledger.
+CPU counts this process and its finished children (dbt runs as a child process, and a big
+package is normalized by worker processes), so a stage's CPU is what the ELT itself spent,
+apart from waiting on the API or the database. Peak memory (``peak_mb``) is this process's
+high-water mark at the end of the stage; for ``normalize`` the larger of it and the largest
+worker's, for ``dbt`` the largest finished child process's (dbt, unless a normalize worker
+was larger). The bench reads these numbers from the run ledger.
 """
 
 from __future__ import annotations
@@ -44,7 +45,12 @@ class StageClock:
             total = self.totals.setdefault(stage, {"wall": 0.0, "cpu": 0.0})
             total["wall"] += time.monotonic() - wall
             total["cpu"] += cpu_seconds() - cpu
-            total["peak_mb"] = peak_rss_mb(children=stage == "dbt")
+            if stage == "dbt":
+                total["peak_mb"] = peak_rss_mb(children=True)
+            elif stage == "normalize":
+                total["peak_mb"] = max(peak_rss_mb(), peak_rss_mb(children=True))
+            else:
+                total["peak_mb"] = peak_rss_mb()
 
     def rounded(self) -> dict[str, dict[str, float]]:
         return {
