@@ -37,8 +37,10 @@ def summary(run: EltRun) -> dict:
         "stages": stages,
         "cpu_ms_per_page": round(1000 * cpu / max(calls, 1), 2),
         "cpu_ms_per_1000_records": round(1000 * cpu / max(records / 1000, 1e-9), 2),
-        # the ELT process itself (extract, normalize, load), and its largest child (dbt)
-        "peak_rss_mb": round(float(stages.get("load", {}).get("peak_mb", 0.0)), 1),
+        # the ELT process itself with its normalize workers, and its largest child (dbt)
+        "peak_rss_mb": round(
+            max(float(stages.get(s, {}).get("peak_mb", 0.0)) for s in PIPELINE_STAGES), 1
+        ),
         "dbt_peak_rss_mb": round(float(stages.get("dbt", {}).get("peak_mb", 0.0)), 1),
         "rows": {name: r.get("rows") for name, r in resources.items()},
         # per resource: records read, calls made, the minimum for what was read
