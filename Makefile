@@ -18,7 +18,7 @@ help:
 	@echo "make docs       dbt docs generate + serve on http://127.0.0.1:8080"
 	@echo "make simulator  run the intra simulator on http://127.0.0.1:8042 (scale=network)"
 	@echo "make db-stop    stop the embedded PostgreSQL"
-	@echo "make bench      performance against the API limits (network scale, ~1.5 h; BENCH_ARGS=--scale small)"
+	@echo "make bench      performance against the API limits (network scale, ~75 min; BENCH_ARGS=--only real_limits)"
 
 # The virtualenv is rebuilt when pyproject.toml changes.
 $(INSTALLED): pyproject.toml
