@@ -123,15 +123,20 @@ def scenario_rows(results: dict) -> list[list]:
     return rows
 
 
-def measured(result: dict) -> dict:
-    """A scenario's result, stamped with when and on which commit it was measured."""
-    commit = subprocess.run(
+def current_commit() -> str:
+    """The code being measured (``-dirty`` when the working tree has changes)."""
+    described = subprocess.run(
         ["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True
     ).stdout.strip()
+    return described or "unknown"
+
+
+def measured(result: dict, commit: str) -> dict:
+    """A scenario's result, stamped with when and on which commit it was measured."""
     return {
         **result,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": commit or "unknown",
+        "commit": commit,
     }
 
 
@@ -144,6 +149,7 @@ def main() -> int:
         results = json.loads(args.output.read_text())
         if results.get("scale") != args.scale or results.get("repeats") != args.repeats:
             raise SystemExit(f"--only: {args.output} was made with other --scale/--repeats")
+    commit = current_commit()
     shutil.rmtree(args.data_dir / "runs", ignore_errors=True)
     args.data_dir.mkdir(parents=True, exist_ok=True)
     bench = Bench(args.data_dir)
@@ -160,18 +166,19 @@ def main() -> int:
         if args.only in (None, "real_limits"):
             # A fresh simulator first, so the per-hour counter starts at zero for scenario 2.
             results["real_limits"] = measured(
-                scenarios.real_limits(bench, sim, args.repeats, args.per_hour)
+                scenarios.real_limits(bench, sim, args.repeats, args.per_hour), commit
             )
         if args.only in (None, "backfill"):
             backfill, database = scenarios.backfill(bench, sim, args.repeats)
-            results["backfill"] = measured(backfill)
+            results["backfill"] = measured(backfill, commit)
             copy = scenarios.copy_baseline(bench, database, args.repeats)
-            results["copy_baseline"] = measured(copy)
+            results["copy_baseline"] = measured(copy, commit)
             # The first run after a backfill builds marts__build in full (blue/green): not
             # an hourly one, so the quiet runs come first.
             quiet = scenarios.nothing_changed(bench, sim, database, args.repeats)
-            results["nothing_changed"] = measured(quiet)
-            results["hourly"] = measured(scenarios.hourly(bench, sim, database, args.repeats))
+            results["nothing_changed"] = measured(quiet, commit)
+            hourly = scenarios.hourly(bench, sim, database, args.repeats)
+            results["hourly"] = measured(hourly, commit)
     results["targets"] = targets(results)
     results["bench_seconds"] = round(time.monotonic() - started, 1)
     args.output.write_text(json.dumps(results, indent=2) + "\n")

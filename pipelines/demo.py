@@ -6,8 +6,8 @@ backfill needs; and the API's limits ten times the real ones, 20 requests/s and 
 that the backfill, about 1,600 calls, takes under two minutes), points the ELT at it through
 dlt's env vars, runs it with its own data directory (``.data/demo``: embedded PostgreSQL, dlt
 state, logs) so demo data never mixes with a production setup, then says how to look at the
-result. A second
-``make demo`` reuses the database and the dlt state: it is an hourly incremental run.
+result. A second ``make demo`` reuses the database and the dlt state: it is an hourly
+incremental run.
 """
 
 from __future__ import annotations

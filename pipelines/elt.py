@@ -134,6 +134,17 @@ def source_setting(key: str, default):
     return default if value in (None, "") else value
 
 
+def normalize_workers(pipeline) -> int:
+    """Worker processes for the extracted packages: one per data file, up to NORMALIZE_WORKERS.
+    dlt would start a process pool even for a single file, which only costs time."""
+    files = sum(
+        not job.job_file_info.table_name.startswith("_dlt")
+        for load_id in pipeline.list_extracted_load_packages()
+        for job in pipeline.get_load_package_info(load_id).jobs["new_jobs"]
+    )
+    return max(1, min(NORMALIZE_WORKERS, files))
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m pipelines.elt", description=__doc__.split("\n")[0]
@@ -586,17 +597,6 @@ class Outcome:
                 "total": round(self.total_seconds, 3),
             },
         }
-
-
-def normalize_workers(pipeline) -> int:
-    """Worker processes for the extracted packages: one per data file, up to NORMALIZE_WORKERS.
-    dlt would start a process pool even for a single file, which only costs time."""
-    files = sum(
-        not job.job_file_info.table_name.startswith("_dlt")
-        for load_id in pipeline.list_extracted_load_packages()
-        for job in pipeline.get_load_package_info(load_id).jobs["new_jobs"]
-    )
-    return max(1, min(NORMALIZE_WORKERS, files))
 
 
 def server_errors(result: ResourceResult) -> int:

@@ -45,12 +45,8 @@ class StageClock:
             total = self.totals.setdefault(stage, {"wall": 0.0, "cpu": 0.0})
             total["wall"] += time.monotonic() - wall
             total["cpu"] += cpu_seconds() - cpu
-            if stage == "dbt":
-                total["peak_mb"] = peak_rss_mb(children=True)
-            elif stage == "normalize":
-                total["peak_mb"] = max(peak_rss_mb(), peak_rss_mb(children=True))
-            else:
-                total["peak_mb"] = peak_rss_mb()
+            own, child = peak_rss_mb(), peak_rss_mb(children=True)
+            total["peak_mb"] = {"dbt": child, "normalize": max(own, child)}.get(stage, own)
 
     def rounded(self) -> dict[str, dict[str, float]]:
         return {
