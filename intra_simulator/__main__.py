@@ -51,6 +51,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--token-ttl", type=int, default=7200, help="access token lifetime, seconds"
     )
+    parser.add_argument(
+        "--no-int4-ids",
+        dest="int4_ids",
+        action="store_false",
+        help="accept id bounds beyond 32 bits (newer Rails) instead of answering 500",
+    )
+    parser.add_argument(
+        "--bare-401", action="store_true", help="401s carry no WWW-Authenticate header"
+    )
+    parser.add_argument(
+        "--campus-filter",
+        choices=("primary", "any"),
+        default="primary",
+        help="projects_users filter[campus] finds a user without a primary campus_users row: "
+        "never (primary, the default) or by any campus they have a row at (any)",
+    )
     parser.add_argument("--faults", default="[]", help="JSON list of fault rules (see faults.py)")
     parser.add_argument("--ready-file", type=Path, help="write {url, pid} here once listening")
     parser.add_argument("--verbose", action="store_true", help="log every request")
@@ -63,14 +79,22 @@ def main(argv: list[str] | None = None) -> int:
     population, builder = build_population(data, args.seed, args.population or args.scale)
     clock = Clock()
     schedule_anonymizations(population, data, clock.now(), args.seed)
-    world = World(data, clock, seed=args.seed, population=population)
+    world = World(
+        data, clock, seed=args.seed, population=population, campus_filter=args.campus_filter
+    )
     world.builder = builder
     tokens = TokenStore(ttl=args.token_ttl)
     tokens.add_app(App(uid=args.client_id, secret=args.client_secret))
     faults = Faults(seed=args.seed)
     faults.set(json.loads(args.faults))
     sim = Simulator(
-        world, tokens, RateLimiter(args.per_second, args.per_hour), faults, scale=args.scale
+        world,
+        tokens,
+        RateLimiter(args.per_second, args.per_hour),
+        faults,
+        scale=args.scale,
+        int4_ids=args.int4_ids,
+        bare_401=args.bare_401,
     )
     server = SimulatorServer((args.host, args.port), sim)
     server.RequestHandlerClass.quiet = not args.verbose

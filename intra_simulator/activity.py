@@ -4,7 +4,8 @@ Per simulated hour, about 3% of the students do something visible: finish a proj
 a validation, often a level up), register to a new one, spend or earn wallet and correction
 points, earn an achievement, move in their coalition's ranking. New students arrive, a few
 become alumni or change campus; users whose ``anonymize_date`` passes get anonymized. Staff
-edit a project now and then.
+edit a project now and then. Pisciners are admitted to the cursus: they get a cursus_user and
+a first project, but their user object does not change (its ``updated_at`` stays put).
 
 Some changes do not move ``updated_at`` (intra-api.md quirks 6 and 7), so an incremental
 client cannot see them; they are logged in ``world.silent`` for test oracles:
@@ -25,12 +26,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from intra_simulator.generate import MAIN_CURSUS_ID, iso, kept
-from intra_simulator.population import ACTIVE_STATUSES, anonymize
+from intra_simulator.population import ACTIVE_STATUSES, PISCINE_CURSUS_ID, anonymize, rank_among
 
 if TYPE_CHECKING:
     from intra_simulator.world import World
 
 STUDENT_CHANGE_RATE = 0.03  # share of students with a visible change per hour
+ADMISSIONS_PER_CAMPUS = 0.05  # pisciners admitted to the cursus per kept campus per hour
 
 
 class Activity:
@@ -52,6 +54,18 @@ class Activity:
             uid
             for uid, u in self.users.items()
             if u["kind"] == "student" and not u["alumni?"] and uid in main
+        )
+        cursus_of: dict[int, set[int]] = {}
+        for r in rows["cursus_users"].values():
+            cursus_of.setdefault(r["user_id"], set()).add(r["cursus_id"])
+        kept_ids = {c["id"] for c in self.kept_campuses}
+        self.pisciners = sorted(  # in the piscine only, at a kept campus: admissible
+            uid
+            for uid, u in self.users.items()
+            if u["kind"] == "student"
+            and not u["alumni?"]
+            and cursus_of.get(uid) == {PISCINE_CURSUS_ID}
+            and world.primary_campus(uid) in kept_ids
         )
 
     def moment(self) -> datetime:
@@ -120,6 +134,11 @@ class Activity:
             self.anonymize(uid)
         self.silent_changes(per_campus)
         self.staff_edit()
+        # last: the events above draw the same random numbers as before admissions existed
+        for uid in rng.sample(
+            self.pisciners, min(len(self.pisciners), self.count(per_campus * ADMISSIONS_PER_CAMPUS))
+        ):
+            self.admit(uid)
         return {"changed": dict(self.changed), "silent": dict(self.silent)}
 
     def progress(self, uid: int, mine: dict) -> None:
@@ -204,14 +223,17 @@ class Activity:
         self.changed["achievements_users"] += 1
 
     def coalition_score(self, uid: int, mine: dict) -> None:
+        """The member's score rises and the API re-ranks that member only: the members they
+        overtake keep their rank and their updated_at, stale (quirk of the real API)."""
         for record in mine["coalitions_users"][:1]:
+            score = record["score"] + self.rng.randint(1, 50)
+            others = [
+                r["score"]
+                for r in self.world.collections["coalitions_users"].rows.values()
+                if r["coalition_id"] == record["coalition_id"] and r["id"] != record["id"]
+            ]
             self.touch(
-                "coalitions_users",
-                record,
-                {
-                    "score": record["score"] + self.rng.randint(1, 50),
-                    "rank": max(1, record["rank"] - 1),
-                },
+                "coalitions_users", record, {"score": score, "rank": rank_among(score, others)}
             )
 
     def level(self, uid: int, mine: dict) -> None:
@@ -247,6 +269,27 @@ class Activity:
             "achievements_users",
             "coalitions_users",
         )
+
+    def admit(self, uid: int) -> dict:
+        """A pisciner admitted to the cursus: a new cursus_user, then a first project. The user
+        object is not touched: a client reading the cursus's users by ``updated_at`` does not
+        see them arrive, while their enrolment and projects show."""
+        admitted = self.moment()
+        stamp = iso(admitted)
+        builder = self.world.builder
+        record = builder._cursus_user(self.users[uid], MAIN_CURSUS_ID, admitted, "student")
+        record.update(
+            level=0.0,
+            grade="Learner",
+            skills=[],
+            blackholed_at=iso(admitted + timedelta(days=90)),
+            created_at=stamp,
+            updated_at=stamp,
+        )
+        self.world.insert("cursus_users", record)
+        self.changed["cursus_users"] += 1
+        self.register(uid, self.world.owned_by(uid))
+        return record
 
     def alumnize(self, uid: int, mine: dict) -> None:
         now = iso(self.moment())

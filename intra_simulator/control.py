@@ -133,6 +133,11 @@ class SimulatorAdmin:
             {"collection": collection, "id": record_id, "values": values, "touch": touch},
         )
 
+    def admit(self, user_id: int | None = None) -> dict:
+        """Admit a pisciner to the main cursus now (any one, without an id): their new
+        cursus_user, as served. Their user object does not change."""
+        return self.call("POST", "admit", {} if user_id is None else {"user_id": user_id})
+
     def delete(self, collection: str, record_id: int) -> None:
         self.call("POST", "delete", {"collection": collection, "id": record_id})
 

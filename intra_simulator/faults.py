@@ -17,6 +17,13 @@ Kinds:
   an earlier page of this listing (shifts later pages for page-number pagination).
 - ``touch``: before answering, change ``rows`` records the client has not been served yet
   (their ``updated_at`` moves to now, out of any window the client is reading).
+- ``heavy``: a page of more than ``rows`` records is too heavy to render in time: the answer
+  is the gateway's HTML 504, sent after ``delay`` seconds (a ``delay`` longer than the
+  client's timeout makes it a timeout). Smaller pages are served normally, so a client that
+  cuts its page size gets through. Give it ``after: 0`` to hit every request of the path.
+- ``refuse``: the API stops accepting the query parameter ``param`` (``filter[campus]``):
+  a request carrying it gets the query layer's 400 ("Filter Error", "Range Error" or
+  "Sort Error", by the parameter's kind), as for a field that does not exist.
 """
 
 from __future__ import annotations
@@ -25,7 +32,18 @@ import random
 import threading
 from dataclasses import dataclass, field
 
-KINDS = ("status", "timeout", "malformed", "truncate", "duplicate", "revoke", "delete", "touch")
+KINDS = (
+    "status",
+    "timeout",
+    "malformed",
+    "truncate",
+    "duplicate",
+    "revoke",
+    "delete",
+    "touch",
+    "heavy",
+    "refuse",
+)
 
 
 @dataclass
@@ -39,12 +57,16 @@ class FaultRule:
     status: int = 500
     delay: float = 0.0
     rows: int = 1
+    param: str = ""
     matched: int = 0
     fired: int = 0
 
     @classmethod
     def from_dict(cls, spec: dict) -> FaultRule:
-        known = {"kind", "path", "rate", "nth", "after", "times", "status", "delay", "rows"}
+        known = {
+            *("kind", "path", "rate", "nth", "after", "times"),
+            *("status", "delay", "rows", "param"),
+        }
         unknown = set(spec) - known
         if unknown or spec.get("kind") not in KINDS:
             raise ValueError(

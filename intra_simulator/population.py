@@ -10,6 +10,14 @@ campus mostly non-alumni 42cursus students, plus alumni, pisciners (C Piscine on
 (``kind`` admin), externals and a few anonymized users (``3b3-<id>``); students also at dropped
 campuses. At ``network`` scale that is about 40,000 non-alumni cursus-21 students at kept
 campuses with about 30 projects_users each.
+
+Two behaviours of the real API that clients must not take for granted:
+
+- a few students have campus_users rows but none marked primary (the intra's own clients fall
+  back to a default campus for them), ``PopulationScale.no_primary_share``;
+- a coalition member's ``rank`` is relative to the other members' scores, but the API re-ranks
+  only the member whose score changed: the others' ranks go stale without their ``updated_at``
+  moving (``activity``). Ranks start consistent with the scores (``rank_memberships``).
 """
 
 from __future__ import annotations
@@ -55,12 +63,15 @@ class PopulationScale:
     projects_per_student: tuple[int, int]
     achievements_per_student: tuple[int, int]
     anonymized_share: float
+    no_primary_share: float  # students with no primary campus_users row (0: none)
 
 
 POPULATIONS = {
-    "tiny": PopulationScale((4, 8), (1, 3), 0.2, 0.2, 1, 0.05, (3, 8), (1, 4), 0.05),
-    "small": PopulationScale((40, 100), (5, 15), 0.2, 0.3, 2, 0.05, (10, 30), (3, 10), 0.02),
-    "network": PopulationScale((380, 1100), (30, 120), 0.2, 0.35, 6, 0.04, (20, 40), (8, 20), 0.01),
+    "tiny": PopulationScale((4, 8), (1, 3), 0.2, 0.2, 1, 0.05, (3, 8), (1, 4), 0.05, 0.15),
+    "small": PopulationScale((40, 100), (5, 15), 0.2, 0.3, 2, 0.05, (10, 30), (3, 10), 0.02, 0.02),
+    "network": PopulationScale(
+        (380, 1100), (30, 120), 0.2, 0.35, 6, 0.04, (20, 40), (8, 20), 0.01, 0.01
+    ),
 }
 
 
@@ -142,6 +153,8 @@ class PopulationBuilder:
         self.scale = POPULATIONS[scale]
         self.rng = random.Random(f"{seed}:population")
         self.ids = Ids(random.Random(f"{seed}:ids"))
+        # Its own stream: choosing who lacks a primary campus leaves everyone else as they were.
+        self.no_primary_rng = random.Random(f"{seed}:no_primary")
         self.campuses = {c["id"]: c for c in data.campuses}
         self.main_projects = [p for p in data.projects if MAIN_CURSUS_ID in p["cursus_ids"]]
         self.piscine_projects = [p for p in data.projects if PISCINE_CURSUS_ID in p["cursus_ids"]][
@@ -154,6 +167,7 @@ class PopulationBuilder:
             )
         self.logins: set[str] = set()
         self.population = Population()
+        self.members: dict[int, list[dict]] = {}  # coalition id -> its coalitions_users
 
     # -- the whole population -------------------------------------------------------------
 
@@ -175,6 +189,7 @@ class PopulationBuilder:
             for _ in range(spec.staff_per_campus):
                 self.add_person(campus, "staff")
         self._add_transfers()
+        rank_memberships(self.population.coalitions_users)
         return self.population
 
     def add_person(self, campus: dict, role: str, now: datetime | None = None) -> dict:
@@ -183,7 +198,10 @@ class PopulationBuilder:
         joined = now or self._past(2016 if role in ("alumni", "staff") else 2019)
         user = self._user(campus, role, joined)
         self.population.users.append(user)
-        self.population.campus_users.append(self.campus_user(user, campus["id"], True, joined))
+        primary = not (
+            role == "student" and self.no_primary_rng.random() < self.scale.no_primary_share
+        )
+        self.population.campus_users.append(self.campus_user(user, campus["id"], primary, joined))
         if role != "staff":
             self.population.cursus_users.append(
                 self._cursus_user(user, PISCINE_CURSUS_ID, joined, role)
@@ -230,22 +248,24 @@ class PopulationBuilder:
         return user
 
     def _add_transfers(self) -> None:
-        """Some students moved: their first campus row is no longer primary."""
+        """Some students moved: their first campus row is no longer primary. A student without
+        a primary row gets a second one that is not primary either."""
         rng = self.rng
         kept_ids = [c["id"] for c in self.data.campuses if kept(c)]
-        primary = {cu["user_id"]: cu for cu in self.population.campus_users}
+        first = {cu["user_id"]: cu for cu in self.population.campus_users}
         for user in rng.sample(self.population.users, len(self.population.users) // 25):
-            old = primary[user["id"]]
+            old = first[user["id"]]
             target = rng.choice(kept_ids)
             if target == old["campus_id"]:
                 continue
+            had_primary = old["is_primary"]
             old["is_primary"] = False
             moved = datetime.fromisoformat(old["created_at"].replace("Z", "+00:00")) + timedelta(
                 days=200
             )
             moved = min(moved, DATA_EPOCH - timedelta(days=1))
             old["updated_at"] = iso(moved)
-            self.population.campus_users.append(self.campus_user(user, target, True, moved))
+            self.population.campus_users.append(self.campus_user(user, target, had_primary, moved))
 
     # -- single records -------------------------------------------------------------------
 
@@ -432,16 +452,39 @@ class PopulationBuilder:
         }
 
     def coalitions_user(self, user: dict, coalition_id: int, after: datetime) -> dict:
+        """A new member, ranked among the members at that moment (the others are not
+        re-ranked: stale). Memberships deleted since the build still count: close enough."""
         created = self._stamp_after(after)
-        return {
+        score = self.rng.randint(0, 5000)
+        self.rng.randint(1, 300)  # the rank drawn before ranks followed scores: same data per seed
+        members = self.members.setdefault(coalition_id, [])
+        record = {
             "id": self.ids.new("coalitions_user"),
             "coalition_id": coalition_id,
             "user_id": user["id"],
-            "score": self.rng.randint(0, 5000),
-            "rank": self.rng.randint(1, 300),
+            "score": score,
+            "rank": rank_among(score, [m["score"] for m in members]),
             "created_at": created,
             "updated_at": created,
         }
+        members.append(record)
+        return record
+
+
+def rank_among(score: int, others: list[int]) -> int:
+    """A member's rank in their coalition: 1 + the other members with a higher score (equal
+    scores share a rank, as SQL's ``rank()``)."""
+    return 1 + sum(other > score for other in others)
+
+
+def rank_memberships(memberships: list[dict]) -> None:
+    """Rank every membership from the scores of its coalition, as the API does when it
+    recomputes a whole coalition."""
+    scores: dict[int, list[int]] = {}
+    for membership in memberships:
+        scores.setdefault(membership["coalition_id"], []).append(membership["score"])
+    for membership in memberships:
+        membership["rank"] = rank_among(membership["score"], scores[membership["coalition_id"]])
 
 
 def build_population(data: Dataset, seed: int, scale: str) -> tuple[Population, PopulationBuilder]:

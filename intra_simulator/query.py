@@ -12,6 +12,10 @@ this module follows its semantics and messages:
 - ``page[number]``/``page[size]`` or ``page``/``per_page``: default size 30, clamped to 100.
 
 Unknown fields give 400 with ``{"error": "<Kind> Error", "message": ...}``.
+
+Id columns are 32-bit integers (int4) in the intra's database, and the Rails version behind
+it raises when a query binds a value beyond that range: a ``filter`` or ``range`` on an id with
+such a value is a 500 (``beyond_int4``), not an empty result.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from intra_simulator.generate import iso
 
 DEFAULT_PAGE_SIZE = 30
 MAX_PAGE_SIZE = 100
+INT4_MIN, INT4_MAX = -(2**31), 2**31 - 1
 
 # Column types: the value kinds the query layer knows how to compare.
 INT, STR, BOOL, TIME, FLOAT = "int", "str", "bool", "time", "float"
@@ -199,6 +204,23 @@ def build_predicate(params: dict[str, str], columns: Columns) -> Callable[[dict]
 
         checks.append(in_range)
     return lambda record: all(check(record) for check in checks)
+
+
+def beyond_int4(params: dict[str, str]) -> bool:
+    """Whether a ``filter`` or ``range`` on an id column (``id``, ``*_id``) holds an integer
+    that a 32-bit column cannot: the query older Rails versions fail with a 500."""
+    for prefix in ("filter", "range"):
+        for column, raw in bracketed(params, prefix).items():
+            if column != "id" and not column.endswith("_id"):
+                continue
+            for value in raw.split(","):
+                try:
+                    number = int(value)
+                except ValueError:
+                    continue  # not an integer: the query layer's own errors apply
+                if not INT4_MIN <= number <= INT4_MAX:
+                    return True
+    return False
 
 
 def parse_sort(params: dict[str, str], columns: Columns) -> list[tuple[str, bool]]:

@@ -2,8 +2,10 @@
 
 API routes (``/oauth/*``, ``/v2/*``) behave like api.intra.42.fr: a request without a
 User-Agent gets 403; a missing, expired or revoked bearer token gets 401 with a
-``WWW-Authenticate`` header; over-limit requests get a plain-text 429 with ``Retry-After``;
-unknown routes and ids get 404 ``{}``; lists are JSON arrays with pagination headers.
+``WWW-Authenticate`` header (none with ``bare_401``); over-limit requests get a plain-text 429
+with ``Retry-After``; unknown routes and ids get 404 ``{}``; a filter or range on an id beyond
+32 bits gets Rails' 500 (unless ``int4_ids`` is off); lists are JSON arrays with pagination
+headers.
 
 Admin routes live under ``/_sim/`` (no auth, no rate limit, not counted): health, request
 statistics, moving the clock, faults, limits, token revocation, record edits and full dumps of
@@ -30,7 +32,7 @@ from intra_simulator.oauth import (
     TokenStore,
     client_credentials,
 )
-from intra_simulator.query import QueryError, pagination_headers, parse_page
+from intra_simulator.query import QueryError, beyond_int4, pagination_headers, parse_page
 from intra_simulator.ratelimit import RateLimiter
 from intra_simulator.world import Listing, NotFound, World, encode
 
@@ -39,6 +41,11 @@ BAD_GATEWAY = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     b"<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"
 )
+GATEWAY_TIMEOUT = (
+    b"<html>\r\n<head><title>504 Gateway Time-out</title></head>\r\n<body>\r\n"
+    b"<center><h1>504 Gateway Time-out</h1></center>\r\n</body>\r\n</html>\r\n"
+)
+RAILS_ERROR = {"status": 500, "error": "Internal Server Error"}
 
 
 @dataclass
@@ -75,6 +82,13 @@ class Simulator:
     faults: Faults
     scale: str = "tiny"
     stats: Stats = field(default_factory=Stats)
+    # Id columns are int4 and Rails raises on a bound beyond them (a 500). On by default, as
+    # on the real API; off models a Rails that treats such a bound as unbounded.
+    int4_ids: bool = True
+    # 401s without WWW-Authenticate. Off by default: Doorkeeper, the intra's OAuth layer, sends
+    # its Bearer challenge on every 401 it produces; a bare 401 is what something else on the
+    # way (a proxy, a gateway, another version) may answer, and a client must cope with both.
+    bare_401: bool = False
 
 
 @dataclass
@@ -226,6 +240,8 @@ class Handler(BaseHTTPRequestHandler):
             sim.tokens.revoke_all()
         token, problem = sim.tokens.check(self._bearer(url.query), now)
         if token is None:
+            if sim.bare_401:
+                return Reply(401, b"")
             header = (
                 f'Bearer realm="42 API", error="invalid_token", '
                 f'error_description="{TOKEN_PROBLEMS[problem]}"'
@@ -255,10 +271,13 @@ class Handler(BaseHTTPRequestHandler):
         if rule is not None and rule.kind == "status":
             if rule.status == 502:
                 return Reply(502, BAD_GATEWAY, headers, content_type="text/html")
-            return json_reply(
-                rule.status, {"status": rule.status, "error": "Internal Server Error"}, headers
-            )
+            return json_reply(rule.status, {**RAILS_ERROR, "status": rule.status}, headers)
         params = dict(parse_qsl(url.query, keep_blank_values=True))
+        if sim.int4_ids and beyond_int4(params):
+            return json_reply(500, RAILS_ERROR, headers)
+        if rule is not None and rule.kind == "refuse" and rule.param in params:
+            error = refused(rule.param)
+            return json_reply(error.status, error.body, headers)
         try:
             with sim.world.lock:
                 reply = self._resource(url, params, headers, rule)
@@ -304,6 +323,8 @@ class Handler(BaseHTTPRequestHandler):
             matched = world.select(world.resolve(url.path), params)
             window = page.slice(len(matched))
         rows = matched[window]
+        if rule is not None and rule.kind == "heavy" and len(rows) > rule.rows:
+            return Reply(504, GATEWAY_TIMEOUT, headers, content_type="text/html", delay=rule.delay)
         if rule is not None and rule.kind == "duplicate" and rows:
             # repeat the last records of the previous page (what an unstable order does)
             everything = world.select(found, {k: v for k, v in params.items() if k != "range[id]"})
@@ -371,6 +392,8 @@ class Handler(BaseHTTPRequestHandler):
                     bool(payload.get("touch", True)),
                 )
                 return json_reply(200, sim.world.collections[payload["collection"]].render(record))
+            if route == ("POST", "/_sim/admit"):
+                return json_reply(200, sim.world.admit(payload.get("user_id")))
             if route == ("POST", "/_sim/delete"):
                 sim.world.delete(payload["collection"], int(payload["id"]))
                 return json_reply(200, {"ok": True})
@@ -395,11 +418,27 @@ class Handler(BaseHTTPRequestHandler):
         if "secret_valid_until" in payload:
             for app in sim.tokens.apps.values():
                 app.secret_valid_until = payload["secret_valid_until"]
+        if "int4_ids" in payload:
+            sim.int4_ids = bool(payload["int4_ids"])
+        if "bare_401" in payload:
+            sim.bare_401 = bool(payload["bare_401"])
         return {
             "per_second": sim.limiter.per_second,
             "per_hour": sim.limiter.per_hour,
             "token_ttl": sim.tokens.ttl,
+            "int4_ids": sim.int4_ids,
+            "bare_401": sim.bare_401,
         }
+
+
+def refused(param: str) -> QueryError:
+    """The query layer's answer to a parameter it does not accept (the ``refuse`` fault)."""
+    field = param[param.find("[") + 1 : -1] if "[" in param else param
+    kind = param.split("[")[0].capitalize()
+    noun = {"Filter": "filterables", "Range": "rangeables"}.get(kind)
+    if noun is None:
+        return QueryError("Sort", f"The {field} field is not sortable")
+    return QueryError(kind, f"Attributes {field} doesn't exists or aren't {noun}.")
 
 
 class SimulatorServer(ThreadingHTTPServer):

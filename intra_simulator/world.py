@@ -38,6 +38,8 @@ from intra_simulator.query import (
 )
 
 PAGING_PARAMS = ("page", "per_page", "page[number]", "page[size]")
+# How filter[campus] treats a user without a primary campus_users row (``World.filter_campuses``).
+CAMPUS_FILTERS = ("primary", "any")
 
 
 class Clock:
@@ -152,12 +154,20 @@ class World:
     """All collections of a simulated network, their queries and their mutations."""
 
     def __init__(
-        self, data: Dataset, clock: Clock, seed: int = 42, population: Population | None = None
+        self,
+        data: Dataset,
+        clock: Clock,
+        seed: int = 42,
+        population: Population | None = None,
+        campus_filter: str = "primary",
     ) -> None:
         from intra_simulator.routes import build_routes
 
+        if campus_filter not in CAMPUS_FILTERS:
+            raise ValueError(f"campus_filter must be one of {CAMPUS_FILTERS}, not {campus_filter}")
         self.clock = clock
         self.seed = seed
+        self.campus_filter = campus_filter
         self.lock = threading.RLock()
         self.version = 0  # moves on every change; query caches are keyed by it
         self.advances = 0
@@ -212,7 +222,7 @@ class World:
             "cursus_users",
             population.cursus_users,
             render.cursus_user,
-            custom={"campus_id": lambda r, v: str(self.primary_campus(r["user_id"])) in v},
+            custom={"campus_id": lambda r, v: not self.filter_campuses(r["user_id"]).isdisjoint(v)},
             **live,
         )
         self._add(
@@ -220,7 +230,7 @@ class World:
             population.projects_users,
             render.projects_user,
             custom={
-                "campus": lambda r, v: str(self.primary_campus(r["user_id"])) in v,
+                "campus": lambda r, v: not self.filter_campuses(r["user_id"]).isdisjoint(v),
                 # quirk 8: the API accepts filter[cursus] on projects_users and ignores it
                 "cursus": lambda r, v: True,
             },
@@ -278,7 +288,8 @@ class World:
         return cached[1]
 
     def primary_campus(self, user_id: int) -> int | None:
-        """The campus of the user's primary campus_users row (the latest, if several)."""
+        """The campus of the user's primary campus_users row (the latest, if several); None for
+        a user none of whose rows is primary (a few students: ``no_primary_share``)."""
 
         def build() -> dict[int, int]:
             primary: dict[int, tuple[str, int]] = {}
@@ -291,6 +302,26 @@ class World:
             return {uid: campus for uid, (_, campus) in primary.items()}
 
         return self._index("primary_campus", build).get(user_id)
+
+    def filter_campuses(self, user_id: int) -> set[str]:
+        """The campus ids (as the query's strings) that ``filter[campus]`` finds a user's
+        records by: their primary campus. Whether the real API finds a user who has no primary
+        campus_users row is unknown, so both are simulated: ``campus_filter="primary"`` (the
+        default, the pessimistic case) finds them by no campus, ``"any"`` by every campus they
+        have a row at."""
+        primary = self.primary_campus(user_id)
+        if primary is not None:
+            return {str(primary)}
+        if self.campus_filter == "primary":
+            return set()
+
+        def build() -> dict[int, set[str]]:
+            campuses: dict[int, set[str]] = {}
+            for row in self.collections["campus_users"].rows.values():
+                campuses.setdefault(row["user_id"], set()).add(str(row["campus_id"]))
+            return campuses
+
+        return self._index("user_campuses", build).get(user_id, set())
 
     def owned_by(self, user_id: int) -> dict[str, list[dict]]:
         """The user's own rows in each live collection."""
@@ -431,6 +462,22 @@ class World:
             if not activity:
                 return {"changed": {}, "silent": {}}
             return simulate(self, start, self.clock.now())
+
+    def admit(self, user_id: int | None = None) -> dict:
+        """Admit a pisciner to the main cursus now (the first one, if no id is given); returns
+        their new cursus_user as served (see ``activity.Activity.admit``)."""
+        from intra_simulator.activity import Activity
+
+        with self.lock:
+            now = self.clock.now()
+            activity = Activity(self, now, now)
+            if user_id is None:
+                if not activity.pisciners:
+                    raise ValueError("no pisciner of a kept campus left to admit")
+                user_id = activity.pisciners[0]
+            elif user_id not in activity.pisciners:
+                raise ValueError(f"user {user_id} is not a pisciner of a kept campus")
+            return self.collections["cursus_users"].render(activity.admit(user_id))
 
     def dump(self, name: str) -> list[dict]:
         """Every record of a collection, rendered as the API would (for test oracles)."""

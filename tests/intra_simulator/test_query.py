@@ -13,6 +13,7 @@ from intra_simulator.query import (
     Page,
     QueryError,
     apply_sort,
+    beyond_int4,
     build_predicate,
     pagination_headers,
     parse_page,
@@ -143,3 +144,21 @@ def test_link_header_follows_api_pagination_rel_rules() -> None:
     assert [part.split("rel=")[1] for part in last["Link"].split(", ")] == ['"first"', '"prev"']
     alone = pagination_headers("http://x/v2/cursus", {}, Page(1, 30, False), 5)
     assert "Link" not in alone
+
+
+@pytest.mark.parametrize(
+    ("params", "beyond"),
+    [
+        ({"range[id]": "1,2147483647"}, False),
+        ({"range[id]": "1,2147483648"}, True),
+        ({"range[id]": "-2147483649,0"}, True),
+        ({"filter[id]": "3,9223372036854775807"}, True),
+        ({"filter[user_id]": "2147483648"}, True),
+        ({"range[wallet]": "0,9223372036854775807"}, False),
+        ({"range[id]": "a,b"}, False),
+        ({"sort": "id"}, False),
+    ],
+)
+def test_id_values_beyond_32_bits_are_spotted(params: dict, beyond: bool) -> None:
+    """Rails raises on them against an int4 id column (the server answers 500)."""
+    assert beyond_int4(params) is beyond

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from intra_simulator.__main__ import parse_args
 from intra_simulator.control import SimulatorProcess
 
 pytestmark = pytest.mark.integration
@@ -24,7 +25,7 @@ def sim():
 def admin(sim):
     yield sim.admin
     sim.admin.clear_faults()
-    sim.admin.configure(per_second=0, per_hour=0, token_ttl=7200)
+    sim.admin.configure(per_second=0, per_hour=0, token_ttl=7200, int4_ids=True, bare_401=False)
 
 
 def token(sim, **how) -> requests.Response:
@@ -194,7 +195,7 @@ def test_keyset_range_on_id_and_sorting(sim) -> None:
         "/v2/cursus/21/projects",
         bearer=bearer,
         sort="-id",
-        **{"range[id]": "1,9223372036854775807"},
+        **{"range[id]": "1,2147483647"},
     )
     ids = [p["id"] for p in page.json()]
     assert ids == sorted(ids, reverse=True)
@@ -207,6 +208,51 @@ def test_keyset_range_on_id_and_sorting(sim) -> None:
     )
     assert [p["id"] for p in tail.json()] == sorted(ids[:3])
     assert tail.headers["X-Total"] == "3"
+
+
+def test_an_id_beyond_32_bits_is_a_rails_500_unless_switched_off(sim, admin) -> None:
+    """Id columns are int4 and the API's Rails raises on a bound beyond them."""
+    bearer = token(sim).json()["access_token"]
+    for params in (
+        {"range[id]": "2,9223372036854775807"},
+        {"range[id]": "2147483648,2147483649"},
+        {"filter[id]": "1,2147483648"},
+        {"filter[campus_id]": "-2147483649"},
+    ):
+        failed = get(sim, "/v2/campus", bearer=bearer, **params)
+        assert failed.status_code == 500, params
+        assert failed.json() == {"status": 500, "error": "Internal Server Error"}
+    largest = get(sim, "/v2/campus", bearer=bearer, **{"range[id]": "2,2147483647"})
+    assert largest.status_code == 200 and len(largest.json()) > 1
+    admin.configure(int4_ids=False)
+    modern = get(sim, "/v2/campus", bearer=bearer, **{"range[id]": "2,9223372036854775807"})
+    assert modern.status_code == 200 and modern.json() == largest.json()
+
+
+def test_command_line_switches_for_modern_rails_and_bare_401s() -> None:
+    default = parse_args([])
+    assert default.int4_ids and not default.bare_401
+    switched = parse_args(["--no-int4-ids", "--bare-401"])
+    assert not switched.int4_ids and switched.bare_401
+
+
+def test_bare_401_has_no_www_authenticate(sim, admin) -> None:
+    admin.configure(bare_401=True)
+    refused = get(sim, "/v2/cursus", bearer="0" * 64)
+    assert refused.status_code == 401 and "WWW-Authenticate" not in refused.headers
+
+
+def test_heavy_pages_answer_504_after_a_delay_and_smaller_pages_get_through(sim, admin) -> None:
+    bearer = token(sim).json()["access_token"]
+    admin.faults(
+        {"kind": "heavy", "path": "/v2/achievements", "after": 0, "rows": 10, "delay": 0.5}
+    )
+    started = time.monotonic()
+    heavy = get(sim, "/v2/achievements", bearer=bearer, per_page="20")
+    assert time.monotonic() - started >= 0.5
+    assert heavy.status_code == 504 and "504 Gateway Time-out" in heavy.text
+    light = get(sim, "/v2/achievements", bearer=bearer, per_page="10")
+    assert light.status_code == 200 and len(light.json()) == 10
 
 
 def test_query_errors_and_not_found(sim) -> None:
