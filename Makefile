@@ -43,10 +43,10 @@ test-slow: $(INSTALLED)
 	$(BIN)/pytest -m slow -s
 
 elt: $(INSTALLED)
-	$(PY) -m pipelines.elt
+	$(PY) -m pipelines.elt $(ELT_ARGS)
 
 elt-full: $(INSTALLED)
-	$(PY) -m pipelines.elt --full
+	$(PY) -m pipelines.elt --full $(ELT_ARGS)
 
 status: $(INSTALLED)
 	$(PY) -m pipelines.status

@@ -32,7 +32,12 @@ from pathlib import Path
 
 import dlt
 import psycopg2
-from dlt.common.configuration.exceptions import ConfigFieldMissingException
+import requests
+from dlt.common.configuration.exceptions import (
+    ConfigFieldMissingException,
+    ConfigValueCannotBeCoercedException,
+)
+from dlt.extract import DltSource
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines import ledger
@@ -41,12 +46,21 @@ from pipelines.dbt_runner import DbtResult, run_dbt
 from pipelines.intra import SnapshotTooSmall, endpoint_request, intra
 from pipelines.intra.api import IntraApi
 from pipelines.intra.auth import InvalidCredentials
+from pipelines.intra.errors import describe_refusal
 from pipelines.intra.rate_limit import QuotaExhausted
 from pipelines.intra.settings import (
+    BY_ID_ENDPOINTS,
     DEFAULT_BASE_URL,
     DEFAULT_CURSUS_ID,
     LIVE_ENDPOINTS,
     REFERENCE_ENDPOINTS,
+)
+from pipelines.preflight import (
+    ApiUnreachable,
+    ConfigError,
+    check_api,
+    parse_base_url,
+    parse_cursus_id,
 )
 from pipelines.privacy import erase_anonymized
 from pipelines.progress import ProgressHandler
@@ -67,7 +81,8 @@ EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_QUOTA, EXIT_BUSY = 0, 1, 2, 3, 75
 PIPELINE_NAME = "intra"
 RAW_SCHEMA = "raw"
 MARTS_SCHEMA = "marts"
-RESOURCES = {**REFERENCE_ENDPOINTS, **LIVE_ENDPOINTS}
+# By-id resources last: they complete, into the live tables, what the live resources implied.
+RESOURCES = {**REFERENCE_ENDPOINTS, **LIVE_ENDPOINTS, **BY_ID_ENDPOINTS}
 MARTS = (
     "cursus",
     "campuses",
@@ -102,6 +117,7 @@ class ResourceResult:
     seconds: float = 0.0
     deleted: int = 0
     normalize_workers: int = 0  # processes that normalized its package (0: not reached)
+    page_size: int = 0  # records per request at the end (below the setting: pages timed out)
 
 
 def find_cause(error: BaseException, *types: type[BaseException]) -> BaseException | None:
@@ -161,6 +177,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="reconcile: re-read live resources in full, drop what the API lost",
     )
+    parser.add_argument(
+        "--accept-shrink",
+        action="store_true",
+        help="with --full: publish marts that lost more than INTRA_MAX_MART_SHRINK of their "
+        "rows (a real shrink, e.g. campuses closing); without it such a build is not published",
+    )
     parser.add_argument("--skip-dbt", action="store_true", help="extract and load only")
     parser.add_argument(
         "--data-dir",
@@ -168,7 +190,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=Path(os.environ.get("INTRA_ELT_DATA_DIR", ".data")),
         help="lock, dlt state, logs and the embedded database (env INTRA_ELT_DATA_DIR)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.accept_shrink and not args.full:
+        parser.error("--accept-shrink goes with --full (make elt-full ELT_ARGS=--accept-shrink)")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -197,8 +222,6 @@ class Run:
 
     def execute(self) -> int:
         started = time.monotonic()
-        base_url = source_setting("base_url", DEFAULT_BASE_URL)
-        cursus_id = int(source_setting("cursus_id", DEFAULT_CURSUS_ID))
         try:
             database = resolve_database(self.data_dir)
             with database.connect():
@@ -209,7 +232,7 @@ class Run:
         mode = "reconcile" if self.args.full else "incremental"
         run_id = ledger.start(database, mode)
         try:
-            outcome = self.run(database, base_url, cursus_id, mode, started)
+            outcome = self.run(database, mode, started)
         except (DatabaseError, psycopg2.Error) as error:
             # The database went away mid-run: every step commits on its own, so what is not
             # done is simply not there; the next run redoes it.
@@ -228,22 +251,12 @@ class Run:
         ledger.finish(database, run_id, **outcome.ledger())
         return outcome.code
 
-    def run(
-        self, database: Database, base_url: str, cursus_id: int, mode: str, started: float
-    ) -> Outcome:
+    def run(self, database: Database, mode: str, started: float) -> Outcome:
         outcome = Outcome()
-        try:
-            source = intra(reconcile=self.args.full)
-        except ConfigFieldMissingException as missing:
-            fields = ", ".join(f"sources.intra.{f}" for f in missing.fields)
-            envs = ", ".join(f"SOURCES__INTRA__{f.upper()}" for f in missing.fields)
-            return outcome.problem(
-                EXIT_CONFIG,
-                f"missing setting(s) {fields}: put them in .dlt/secrets.toml or set {envs}",
-            )
-        api = next(a for a in IntraApi.instances() if a.base_url == base_url.rstrip("/"))
-        outcome.api = api
-        say(f"start: {mode} run, cursus {cursus_id}, API {base_url}, {database.describe()}")
+        source, api, cursus_id = self.connect_api(outcome)
+        if api is None:
+            return self.end(outcome, database, started)
+        say(f"start: {mode} run, cursus {cursus_id}, API {api.base_url}, {database.describe()}")
 
         pipeline = dlt.pipeline(
             pipeline_name=PIPELINE_NAME,
@@ -283,7 +296,11 @@ class Run:
             )
             full_refresh = reconciled or self.args.full
             flags = ["--full-refresh"] if full_refresh else []
-            missing = [n for n in RESOURCES if self.count_rows(database, RAW_SCHEMA, n) is None]
+            missing = [
+                n
+                for n in {**REFERENCE_ENDPOINTS, **LIVE_ENDPOINTS}
+                if self.count_rows(database, RAW_SCHEMA, n) is None
+            ]
             if missing:  # a first backfill cut short: build what the loaded tables allow
                 say(f"not loaded yet: {', '.join(missing)}; their models wait for a later run")
                 flags += ["--exclude", *(f"source:intra.{name}+" for name in missing)]
@@ -300,6 +317,8 @@ class Run:
                         # tests of the live tables read only rows not yet published
                         # (macros/tests_on_unpublished_rows.sql); a full refresh tests all
                         "INTRA_TEST_ROWS": "all" if full_refresh else "unpublished",
+                        # the volume guard (tests/assert_no_mart_loses_most_of_its_...)
+                        **({"INTRA_MAX_MART_SHRINK": "1"} if self.args.accept_shrink else {}),
                     },
                     log_dir=self.data_dir / "logs",
                     target_dir=self.data_dir / "dbt-target",
@@ -321,6 +340,50 @@ class Run:
             outcome.message = f"stopped early: {stopped}; what was loaded is published"
         elif outcome.problems and outcome.code == EXIT_OK:
             outcome.code, outcome.status = EXIT_FAILED, "failed"
+        return self.end(outcome, database, started)
+
+    def connect_api(self, outcome: Outcome) -> tuple[DltSource | None, IntraApi | None, int]:
+        """Settings parsed and the API checked before anything is loaded (``preflight``):
+        the source and its API client, or Nones with the problem recorded in ``outcome``."""
+        try:
+            base_url = parse_base_url(source_setting("base_url", DEFAULT_BASE_URL))
+            cursus_id = parse_cursus_id(source_setting("cursus_id", DEFAULT_CURSUS_ID))
+            source = intra(base_url=base_url, cursus_id=cursus_id, reconcile=self.args.full)
+        except ConfigFieldMissingException as missing:
+            fields = ", ".join(f"sources.intra.{f}" for f in missing.fields)
+            envs = ", ".join(f"SOURCES__INTRA__{f.upper()}" for f in missing.fields)
+            outcome.problem(
+                EXIT_CONFIG,
+                f"missing setting(s) {fields}: put them in .dlt/secrets.toml or set {envs}",
+            )
+            return None, None, 0
+        except ConfigValueCannotBeCoercedException as bad:
+            key = bad.field_name
+            outcome.problem(
+                EXIT_CONFIG,
+                f"setting sources.intra.{key} = {bad.field_value!r} is not a valid {bad.hint}: "
+                f"fix it in .dlt/config.toml or SOURCES__INTRA__{key.upper()}",
+            )
+            return None, None, 0
+        except (ConfigError, ValueError) as error:  # ValueError: the source's own checks
+            outcome.problem(EXIT_CONFIG, str(error))
+            return None, None, 0
+        api = next(a for a in IntraApi.instances() if a.base_url == base_url)
+        outcome.api = api
+        outcome.check_path = api.url_path(f"cursus/{cursus_id}")
+        try:
+            check_api(api, cursus_id)
+        except (ConfigError, InvalidCredentials) as error:
+            outcome.problem(EXIT_CONFIG, str(error))
+        except (ApiUnreachable, requests.RequestException) as error:
+            outcome.problem(EXIT_FAILED, f"the API is not answering: {describe_error(error)}")
+        if outcome.problems:
+            say("nothing was extracted and dbt does not run: the marts stay as they were")
+            return None, None, cursus_id
+        return source, api, cursus_id
+
+    def end(self, outcome: Outcome, database: Database, started: float) -> Outcome:
+        """Close the outcome with the marts' sizes and timings, and print the report."""
         outcome.marts = {name: self.count_rows(database, MARTS_SCHEMA, name) for name in MARTS}
         outcome.total_seconds = time.monotonic() - started
         outcome.stages = self.clock.rounded()
@@ -356,10 +419,14 @@ class Run:
                 stopped = find_cause(error, QuotaExhausted)
                 cause = fatal or stopped or find_cause(error, SnapshotTooSmall) or root_cause(error)
                 status = f"failed in {error.step}: {describe_error(cause)}"
+                http_error = find_cause(error, requests.HTTPError)
+                refusal = describe_refusal(http_error) if http_error is not None else None
+                if refusal:  # not transient: say which parameter, in the API's words
+                    status = f"failed in {error.step}: {refusal}; its state did not advance"
                 if error.step != "extract":
                     self.discard_pending(pipeline, name, error)
             self.progress.clear()
-            report = api.reports.get(name) if name in LIVE_ENDPOINTS else None
+            report = api.reports.get(name) if name not in REFERENCE_ENDPOINTS else None
             if report is not None and report.stopped:
                 stopped = report.stopped
                 status = "ok, stopped early (quota); resumes next run"
@@ -375,9 +442,11 @@ class Run:
             deleted = f", {result.deleted} deleted" if result.deleted else ""
             flag = "" if status.startswith("ok") else "ERROR "
             say(
-                f"{flag}{name}: {status}, {result.fetched} records read{deleted}, "
+                f"{flag}{name}: {result.status}, {result.fetched} records read{deleted}, "
                 f"{result.calls} calls (minimum {result.minimum_calls}), {result.seconds:.1f} s"
             )
+            for warning in report.warnings if report is not None else []:
+                say(f"WARNING {name}: {warning}")
             if stopped:
                 say(f"{stopped}; the remaining resources wait for the next run")
                 return results, None, stopped
@@ -412,13 +481,16 @@ class Run:
             for k, v in api.stats.outcomes(path).items()
             if v - outcomes_before.get(k, 0)
         }
-        table_rows = self.count_rows(database, RAW_SCHEMA, name)
+        table_rows = self.count_rows(database, RAW_SCHEMA, RESOURCES[name].table or name)
         if report is not None:  # live: each scan costs at least one call
             fetched = report.records
             minimum = sum(max(1, math.ceil(n / api.page_size)) for n in report.scan_records)
         else:  # snapshot: the whole table, read once
             fetched = (table_rows or 0) if status == "ok" else 0
             minimum = max(1, math.ceil(fetched / api.page_size))
+        page_size = api.page_size_of(name)
+        if page_size < api.page_size:
+            status += f"; page size cut to {page_size} (pages of {api.page_size} timed out)"
         return ResourceResult(
             name=name,
             status=status,
@@ -428,6 +500,7 @@ class Run:
             calls=api.stats.calls(path) - calls_before,
             outcomes=outcomes,
             deleted=report.deleted if report is not None else 0,
+            page_size=page_size,
         )
 
     @staticmethod
@@ -512,6 +585,7 @@ class Outcome:
     extract_seconds: float = 0.0
     total_seconds: float = 0.0
     stages: dict[str, dict[str, float]] = field(default_factory=dict)
+    check_path: str = ""  # the preflight's request path (``preflight.check_api``)
 
     def problem(self, code: int, message: str) -> Outcome:
         self.code = code
@@ -536,14 +610,16 @@ class Outcome:
             for r in self.results
         ]
         token_calls = self.api.stats.calls("/oauth/token")
+        check_calls = self.api.stats.calls(self.check_path)
         rows.append(["(token)", "", "", token_calls, 1, "", "", "", ""])
+        rows.append(["(check)", "", "", check_calls, 1, "", "", "", "API and cursus answered"])
         rows.append(
             [
                 "total",
                 sum(r.fetched for r in self.results),
                 "",
-                sum(r.calls for r in self.results) + token_calls,
-                sum(r.minimum_calls for r in self.results) + 1,
+                sum(r.calls for r in self.results) + token_calls + check_calls,
+                sum(r.minimum_calls for r in self.results) + 2,
                 self.api.stats.total("429"),
                 sum(server_errors(r) for r in self.results),
                 f"{self.extract_seconds:.1f}",
@@ -575,6 +651,7 @@ class Outcome:
                     "minimum_calls": r.minimum_calls,
                     "seconds": round(r.seconds, 3),
                     "normalize_workers": r.normalize_workers,
+                    "page_size": r.page_size,
                 }
                 for r in self.results
             },

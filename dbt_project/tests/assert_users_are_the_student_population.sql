@@ -1,6 +1,10 @@
 -- Rule: marts.users holds exactly the users of kind student, not alumni, whose
--- primary campus (latest primary membership) is active and public, enrolled in
--- the configured cursus. Computed from the raw API data, both ways.
+-- campus is active and public, enrolled in the configured cursus, each at that
+-- campus. A user's campus is the campus of their primary campus_users row (the
+-- latest updated, should there be two); for a user none of whose rows is
+-- primary, the campus of their latest row (created_at, then id). Computed from
+-- the raw API data (the campus_users of kept campuses: the only ones the ELT
+-- reads), both ways.
 
 with
 
@@ -12,23 +16,24 @@ kept_campus_ids as (
 
 ),
 
-latest_primary as (
+memberships_by_user as (
 
     select
         user_id,
-        campus_id
-    from (
-        select
-            user_id,
-            campus_id,
-            row_number() over (
-                partition by user_id
-                order by updated_at desc, id desc
-            ) as recency
-        from {{ source('intra', 'campus_users') }}
-        where is_primary
-    ) as ranked
-    where recency = 1
+        array_agg(campus_id order by updated_at desc, id desc)
+        filter (where is_primary) as primary_campus_ids,
+        array_agg(campus_id order by created_at desc, id desc) as campus_ids
+    from {{ source('intra', 'campus_users') }}
+    group by 1
+
+),
+
+user_campus as (
+
+    select
+        user_id,
+        coalesce(primary_campus_ids[1], campus_ids[1]) as campus_id
+    from memberships_by_user
 
 ),
 
@@ -42,12 +47,14 @@ enrolled as (
 
 expected as (
 
-    select users.id as user_id
+    select
+        users.id as user_id,
+        user_campus.campus_id
     from {{ source('intra', 'users') }} as users
-    inner join latest_primary
-        on users.id = latest_primary.user_id
+    inner join user_campus
+        on users.id = user_campus.user_id
     inner join kept_campus_ids
-        on latest_primary.campus_id = kept_campus_ids.campus_id
+        on user_campus.campus_id = kept_campus_ids.campus_id
     inner join enrolled
         on users.id = enrolled.user_id
     where
@@ -58,7 +65,10 @@ expected as (
 
 published as (
 
-    select user_id from {{ ref('users') }}
+    select
+        user_id,
+        campus_id
+    from {{ ref('users') }}
 
 ),
 
@@ -76,6 +86,16 @@ extra as (
     except
     select user_id from expected
 
+),
+
+elsewhere as (
+
+    select published.user_id
+    from published
+    inner join expected
+        on published.user_id = expected.user_id
+    where published.campus_id is distinct from expected.campus_id
+
 )
 
 select
@@ -87,3 +107,8 @@ select
     user_id,
     'published, but not a student of the population' as problem
 from extra
+union all
+select
+    user_id,
+    'published at another campus than the rule gives' as problem
+from elsewhere

@@ -14,6 +14,9 @@ never empties or half-replaces a table.
 Live resources are incremental (``write_disposition="merge"`` on id): each run reads what
 changed since the last one, and a reconciliation (``reconcile=True``) re-reads everything and
 deletes what the API no longer has (see ``incremental``).
+
+By-id resources run last: they read, by id, records the live listings imply but did not
+return (users admitted to the cursus, whose ``updated_at`` did not move), into the same tables.
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.extract.resource import DltResource
 
 from pipelines.intra.api import IntraApi
-from pipelines.intra.incremental import RECONCILE_MARKER, SyncReport, sync
+from pipelines.intra.incremental import RECONCILE_MARKER, USERS_PER_SCAN, SyncReport, sync
+from pipelines.intra.rate_limit import QuotaExhausted
 from pipelines.intra.settings import (
+    BY_ID_ENDPOINTS,
     DEFAULT_BASE_URL,
     DEFAULT_CURSUS_ID,
     LIVE_BOOKKEEPING,
@@ -100,7 +105,11 @@ def intra(
         live_resource(api, name, endpoint, cursus_id, overlap, reconcile)
         for name, endpoint in LIVE_ENDPOINTS.items()
     ]
-    return reference + live
+    by_id = [
+        users_by_id_resource(api, name, endpoint, cursus_id)
+        for name, endpoint in BY_ID_ENDPOINTS.items()
+    ]
+    return reference + live + by_id
 
 
 def endpoint_request(endpoint: Endpoint, cursus_id: int) -> tuple[str, dict[str, str]]:
@@ -193,6 +202,115 @@ def unseen_ids(table: str) -> Callable[[str, int], list[int]]:
     return query
 
 
+def raw_rows(sql: str, *params, tables: tuple[str, ...]) -> list[tuple]:
+    """The rows of a query on raw tables (``{name}`` in ``sql``), none while one is missing."""
+    with dlt.current.pipeline().sql_client() as client:
+        names = {table: client.make_qualified_table_name(table) for table in tables}
+        try:
+            rows = client.execute_sql(sql.format(**names), *params)
+        except DatabaseUndefinedRelation:
+            return []
+    return list(rows or [])
+
+
+def unmatched_users(cursus_id: int, campuses: list[int]) -> list[int]:
+    """Students of the cursus at kept campuses none of whose rows there is primary.
+
+    Whether the API's ``filter[campus]`` on projects_users matches them is unknown, so
+    projects_users reads them by user id (``incremental.plan``). Read from raw.campus_users
+    (loaded earlier in the same run) and raw.cursus_users: enrolment narrows them to the
+    people the marts can hold. A student who moved to a campus out of scope looks the same
+    here; reading them costs a call per 100 such users per run, and dbt drops them."""
+    sql = """
+        select campus_users.user_id
+        from {campus_users} as campus_users
+        where
+            campus_users.campus_id = any(%s::bigint[])
+            and campus_users.user_id in (
+                select ("user" ->> 'id')::bigint from {cursus_users} where cursus_id = %s
+            )
+        group by campus_users.user_id
+        having not bool_or(coalesce(campus_users.is_primary, false))
+        order by 1
+    """
+    rows = raw_rows(sql, list(campuses), cursus_id, tables=("campus_users", "cursus_users"))
+    return [row[0] for row in rows]
+
+
+def missing_users(cursus_id: int) -> list[int]:
+    """Users enrolled in the cursus (raw.cursus_users) that raw.users does not hold.
+
+    Only enrolment in the configured cursus counts: other listings (achievements_users covers
+    the whole network) name people the cursus's users listing never returns, and asking for
+    them would cost calls every run for nothing."""
+    sql = """
+        select distinct ("user" ->> 'id')::bigint as user_id
+        from {cursus_users} as cursus_users
+        where
+            cursus_id = %s
+            and not exists (
+                select from {users} as users where users.id = ("user" ->> 'id')::bigint
+            )
+        order by 1
+    """
+    return [row[0] for row in raw_rows(sql, cursus_id, tables=("cursus_users", "users"))]
+
+
+def users_by_id_resource(
+    api: IntraApi, name: str, endpoint: Endpoint, cursus_id: int
+) -> DltResource:
+    """A resource that merges into raw.users the enrolled users it lacks, read by id.
+
+    It runs after the live resources, so that an admission seen by cursus_users this run is
+    completed in the same run. Ids the API does not return are remembered in the resource's
+    state and not asked again (each would cost a call every run); they are named in a warning
+    once. A reconciliation (``make elt-full``) re-reads every user anyway."""
+    path, _ = endpoint_request(endpoint, cursus_id)
+    table = endpoint.table or name
+
+    def by_id() -> Iterator[list[dict]]:
+        report = api.reports[name] = SyncReport()
+        state = dlt.current.resource_state()
+        listing_state = dlt.current.source_state().get("resources", {}).get(table, {})
+        if not listing_state.get("window_end"):
+            return  # the listing itself has not been read in full yet: it brings them all
+        wanted = missing_users(cursus_id)
+        unanswered = set(state.get("not_returned", [])) & set(wanted)  # forget the found
+        ask = [i for i in wanted if i not in unanswered]
+        for i in range(0, len(ask), USERS_PER_SCAN):
+            batch = ask[i : i + USERS_PER_SCAN]
+            report.scans.append("by_id")
+            report.scan_records.append(0)
+            returned: set[int] = set()
+            try:
+                for page in api.pages(name, path, {"filter[id]": ",".join(map(str, batch))}):
+                    returned.update(r["id"] for r in page)
+                    report.records += len(page)
+                    report.scan_records[-1] += len(page)
+                    yield page
+            except QuotaExhausted as stop:
+                report.stopped = stop  # what was read is loaded; the rest is asked next run
+                break
+            lost = sorted(set(batch) - returned)
+            if lost:
+                shown = ", ".join(map(str, lost[:10])) + (", ..." if len(lost) > 10 else "")
+                report.warnings.append(
+                    f"{len(lost)} user(s) enrolled in cursus {cursus_id} not returned by "
+                    f"/v2/{path} (ids {shown}); remembered and not asked for again"
+                )
+            unanswered.update(lost)
+        state["not_returned"] = sorted(unanswered)
+
+    return dlt.resource(
+        by_id,
+        name=name,
+        table_name=table,
+        write_disposition="merge",
+        primary_key="id",
+        columns=column_hints({**endpoint.columns, **LIVE_BOOKKEEPING}),
+    )
+
+
 def live_resource(
     api: IntraApi,
     name: str,
@@ -217,6 +335,7 @@ def live_resource(
         state = dlt.current.resource_state()
         source_state = dlt.current.source_state()
         arrivals = source_state.get("arrivals", []) if endpoint.reads_arrivals else []
+        unmatched = unmatched_users(cursus_id, scope or []) if endpoint.reads_arrivals else []
 
         def forget_arrivals(scan) -> None:
             if scan.users:
@@ -237,6 +356,7 @@ def live_resource(
             unseen_ids=unseen_ids(name),
             report=report,
             arrivals=arrivals,
+            unmatched=unmatched,
             on_scan_done=forget_arrivals,
         )
         # Only changes after a first full read can be arrivals or new users.

@@ -3,6 +3,10 @@
 One ``IntraApi`` exists per (base URL, application) in a process, because the API's limits
 belong to the application: every resource of every source built in this process shares its
 session, token and rate limiter. ``IntraApi.shared`` hands out that instance.
+
+A listing whose pages keep timing out (or answering 504) after dlt's retries is read on at a
+smaller page size (see ``paginator.smaller_page_size``), for the rest of that resource's run:
+``page_sizes`` records the size each such resource was cut to, for the run's report.
 """
 
 from __future__ import annotations
@@ -18,11 +22,12 @@ from dlt.sources.helpers.rest_client import RESTClient
 from requests import Response
 
 from pipelines.intra.auth import IntraOAuth2
-from pipelines.intra.paginator import IdKeysetPaginator
+from pipelines.intra.paginator import IdKeysetPaginator, is_heavy_page_failure
 from pipelines.intra.rate_limit import RateLimiter
 from pipelines.intra.transport import CallStats, ServerClock, build_session
 
 progress_log = logging.getLogger("intra.progress")
+log = logging.getLogger(__name__)
 
 
 def clean_keys(record: dict) -> dict:
@@ -76,6 +81,7 @@ class IntraApi:
             session=session,
         )
         self.reports: dict = {}  # resource -> SyncReport of its last sync in this process
+        self.page_sizes: dict[str, int] = {}  # resource -> the smaller page size it was cut to
         self.client = JsonArrayClient(
             base_url=f"{self.base_url}/v2", auth=self.auth, session=session, data_selector="$"
         )
@@ -98,19 +104,48 @@ class IntraApi:
         """The request path of an endpoint, as the call statistics key it."""
         return f"/v2/{path.lstrip('/')}"
 
+    def obtain_token(self) -> None:
+        """Ask for an access token now (the first request would otherwise ask for one)."""
+        with self.auth._lock:
+            self.auth.obtain_token()
+
     def server_now(self) -> datetime:
         """The API server's current time (a token call teaches it, if nothing has yet)."""
         if self.clock.offset is None:
-            with self.auth._lock:
-                self.auth.obtain_token()
+            self.obtain_token()
         return self.clock.now()
+
+    def page_size_of(self, resource: str) -> int:
+        """The page size a resource reads at: the configured one unless it had to be cut."""
+        return self.page_sizes.get(resource, self.page_size)
 
     def pages(
         self, resource: str, path: str, params: dict | None = None, after_id: int | None = None
     ) -> Iterator[list[dict]]:
-        """Every record of a listing (with an id above ``after_id``), a page at a time."""
-        paginator = IdKeysetPaginator(self.page_size, after_id=after_id)
-        for page in self.client.paginate(path, params=dict(params or {}), paginator=paginator):
+        """Every record of a listing (with an id above ``after_id``), a page at a time.
+
+        A page that still times out after dlt's retries is asked for again at a smaller size
+        (the paginator resumes after the last id read), down to ``MIN_PAGE_SIZE``."""
+        paginator = IdKeysetPaginator(self.page_size_of(resource), after_id=after_id)
+        params = dict(params or {})
+        pages = self.client.paginate(path, params=params, paginator=paginator)
+        while True:
+            try:
+                page = next(pages)
+            except StopIteration:
+                return
+            except Exception as error:
+                if not (is_heavy_page_failure(error) and paginator.shrink()):
+                    raise
+                self.page_sizes[resource] = paginator.page_size
+                log.warning(
+                    "%s: a page timed out after retries (%s); reading on %d records a page",
+                    resource,
+                    type(error).__name__,
+                    paginator.page_size,
+                )
+                pages = self.client.paginate(path, params=params, paginator=paginator)
+                continue
             progress_log.info(
                 "%s: page %d/%s",
                 resource,

@@ -7,11 +7,14 @@ dlt's class obtains a token and renews it when its own clock says it expired. Th
   remaining ``expires_in``. So we renew ``REFRESH_MARGIN`` seconds early, and if the server
   hands back the token we already hold, we keep it until it really expires.
 - **Re-auth on a 401 mid-run.** A token can be revoked, or expire by the server's clock
-  before ours. A 401 whose ``WWW-Authenticate`` says ``invalid_token`` makes us fetch a new
-  token and resend that request, up to ``MAX_REAUTHS`` times (a token that expires and then
-  its successor revoked, on the same request, is rare but real).
+  before ours. Any 401 on an API call makes us fetch a new token and resend that request, up
+  to ``MAX_REAUTHS`` times (a token that expires and then its successor revoked, on the same
+  request, is rare but real). We do not wait for ``WWW-Authenticate: ... invalid_token``:
+  not every 401 carries that header, and a 401 is a token problem whatever it says.
 - **A clear error for bad credentials.** ``invalid_client`` (wrong or expired secret) stops
-  the run with a message naming the settings to fix; the secret itself is never printed.
+  the run with a message naming the settings to fix, and so do 401s that outlast
+  ``MAX_REAUTHS`` fresh tokens (the API does not accept this application's tokens); the
+  secret itself is never printed.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from dlt.common.configuration import configspec
 from dlt.sources.helpers.rest_client.auth import OAuth2ClientCredentials
@@ -85,14 +89,12 @@ class IntraOAuth2(OAuth2ClientCredentials):
         self.secret_valid_until = datetime.fromtimestamp(until, UTC) if until else None
 
     def _reauth(self, response: Response, **kwargs) -> Response:
-        """Response hook: on 401 invalid_token, get a fresh token and resend the request.
+        """Response hook: on a 401, get a fresh token and resend the request.
 
         The resend goes straight to the adapter (hooks do not run again), so the retries
-        loop here."""
+        loop here. A 401 that outlasts ``MAX_REAUTHS`` fresh tokens stops the run."""
         for _ in range(MAX_REAUTHS):
             if response.status_code != 401:
-                return response
-            if "invalid_token" not in response.headers.get("WWW-Authenticate", ""):
                 return response
             failed = (response.request.headers.get("Authorization") or "")[len("Bearer ") :]
             with self._lock:
@@ -106,4 +108,10 @@ class IntraOAuth2(OAuth2ClientCredentials):
             resent = response.connection.send(retry, **kwargs)
             resent.history = [*response.history, response]
             response = resent
+        if response.status_code == 401:
+            path = urlsplit(response.request.url).path
+            raise InvalidCredentials(
+                f"The 42 API answered 401 on {path} with {MAX_REAUTHS} fresh access tokens in "
+                f"a row: it does not accept this application's tokens. {CREDENTIALS_HELP}"
+            )
         return response

@@ -12,6 +12,8 @@ only ever advances with loaded data):
   the last id it loaded, and records that change while we page cannot hide others.
 - ``covered``: the scope filter values (kept campuses, coalitions) already backfilled; a value
   new to the scope gets a catch-up scan of its whole history.
+- ``unmatched``: users of the scope whom the scope filter may not match (see ``plan``) and
+  whose whole history was already read by user id; later runs read them within the window.
 
 A reconciliation (``make elt-full``) is a scan without ``updated_at`` bounds. Every record it
 loads is marked with the scan's id (``_intra_reconcile``); when the scan completes, the rows of
@@ -47,13 +49,14 @@ def stamp(moment: datetime) -> str:
 class Scan:
     """One pass over a listing: a window, a catch-up for new scope values, or a reconcile."""
 
-    kind: str  # "window" | "catch_up" | "catch_up_users" | "reconcile"
+    # "window" | "catch_up" | "catch_up_users" | "window_users" | "reconcile" | "reconcile_users"
+    kind: str
     start: str | None  # updated_at lower bound; None: since the beginning
     end: str | None  # updated_at upper bound; None: no bound (reconcile)
     scope: list[int] = field(default_factory=list)  # values of the scope filter, if any
     after_id: int | None = None  # last id loaded by this scan
     started: str = ""  # server time when the scan was planned
-    users: list[int] = field(default_factory=list)  # catch_up_users: whose history to read
+    users: list[int] = field(default_factory=list)  # *_users scans: whose records to read
 
     def params(self, scope_filter: str | None) -> dict[str, str]:
         params = {}
@@ -69,6 +72,15 @@ class Scan:
 USERS_PER_SCAN = 100  # ids per filter[user_id]: a short URL, and usually one page
 
 
+def user_scans(kind: str, start: str | None, end: str | None, users, started: str) -> list[Scan]:
+    """Scans reading the records of ``users`` by user id, ``USERS_PER_SCAN`` at a time."""
+    users = sorted(set(users))
+    return [
+        Scan(kind, start, end, started=started, users=users[i : i + USERS_PER_SCAN])
+        for i in range(0, len(users), USERS_PER_SCAN)
+    ]
+
+
 def plan(
     state: dict,
     now: datetime,
@@ -76,31 +88,40 @@ def plan(
     scope: list[int] | None,
     reconcile: bool,
     arrivals: list[int] = (),
+    unmatched: list[int] = (),
 ) -> list[Scan]:
     """The scans of this run: unfinished ones first, then what this run asks for.
 
     ``arrivals`` are users who just joined a kept campus: a listing narrowed to the users of
-    kept campuses never read their earlier history, so it is read for them by user id."""
+    kept campuses never read their earlier history, so it is read for them by user id.
+
+    ``unmatched`` are users of the scope whom the scope filter may not match (students of a
+    kept campus without a primary campus_users row: whether the API's ``filter[campus]``
+    finds them is unknown). They are read by user id on every run: their whole history the
+    first time (and in a reconciliation), then what changed in the window. When the filter
+    does match them, the window scan drops what these scans already yielded (``sync``)."""
     scans = [Scan(**s) for s in state.get("scans", [])]
     if scans:
         return scans
     end = stamp(now)
     scope = sorted(scope) if scope is not None else []
     if reconcile:
-        return [Scan("reconcile", None, None, scope, started=end)]
+        # the user scans first: the reconcile scan must know their records were seen
+        reconcile_users = user_scans("reconcile_users", None, None, unmatched, end)
+        return [*reconcile_users, Scan("reconcile", None, None, scope, started=end)]
     covered = state.get("covered")
     window_end = state.get("window_end")
     new_values = sorted(set(scope) - set(covered or []))
     if window_end and covered is not None and new_values:
         scans.append(Scan("catch_up", None, end, new_values, started=end))
-    if window_end:
-        users = sorted(set(arrivals))
-        for i in range(0, len(users), USERS_PER_SCAN):
-            batch = users[i : i + USERS_PER_SCAN]
-            scans.append(Scan("catch_up_users", None, end, started=end, users=batch))
+    read = set(state.get("unmatched", []))
+    first_seen = set(unmatched) - read
+    history = first_seen | set(arrivals) if window_end else first_seen
+    scans += user_scans("catch_up_users", None, end, history, end)
     start = None
     if window_end:
         start = stamp(datetime.fromisoformat(window_end.replace("Z", "+00:00")) - overlap)
+        scans += user_scans("window_users", start, end, set(unmatched) & read, end)
     scans.append(Scan("window", start, end, scope, started=end))
     return scans
 
@@ -115,6 +136,7 @@ class SyncReport:
     scan_records: list[int] = field(default_factory=list)  # records read by each scan
     stopped: QuotaExhausted | None = None
     reconciled: bool = False
+    warnings: list[str] = field(default_factory=list)  # for the run's output
 
 
 def sync(
@@ -130,6 +152,7 @@ def sync(
     unseen_ids: Callable[[str, int], list[int]],
     report: SyncReport,
     arrivals: list[int] = (),
+    unmatched: list[int] = (),
     on_scan_done: Callable[[Scan], None] = lambda scan: None,
 ) -> Iterator[list[dict]]:
     """Yield the pages of every scan due, keeping ``state`` at the last loaded id.
@@ -137,8 +160,11 @@ def sync(
     ``unseen_ids(marker, max_id)`` returns the ids of the raw table not marked by a reconcile.
     On a spent hourly quota the sync stops cleanly: what it read is loaded, its place kept.
     """
-    scans = plan(state, api.server_now(), overlap, scope, reconcile, arrivals)
+    scans = plan(state, api.server_now(), overlap, scope, reconcile, arrivals, unmatched)
     state["scans"] = [asdict(s) for s in scans]
+    unmatched = set(unmatched)
+    # Forget who has a primary campus again: should they lose it later, read them in full.
+    state["unmatched"] = sorted(set(state.get("unmatched", [])) & unmatched)
     earlier: set[int] = set()  # ids yielded by this run's earlier scans (catch-ups are small)
     while scans:
         scan = scans[0]
@@ -152,7 +178,7 @@ def sync(
                     page = [r for r in page if r["id"] not in earlier]
                 if len(scans) > 1:
                     earlier.update(r["id"] for r in page)
-                if scan.kind == "reconcile":
+                if scan.kind in ("reconcile", "reconcile_users"):
                     for record in page:
                         record[RECONCILE_MARKER] = scan.started
                     seen_now.update(r["id"] for r in page)
@@ -168,7 +194,8 @@ def sync(
             )
             return
         if scan.kind == "reconcile":
-            gone = [i for i in unseen_ids(scan.started, scan.after_id or 0) if i not in seen_now]
+            unseen = unseen_ids(scan.started, scan.after_id or 0)
+            gone = [i for i in unseen if i not in seen_now and i not in earlier]
             if gone:
                 report.deleted += len(gone)
                 yield [{"id": i, DELETED_FLAG: True} for i in gone]
@@ -180,6 +207,9 @@ def sync(
             state["covered"] = sorted(set(state.get("covered") or []) | set(scan.scope))
         elif scan.kind in ("window", "reconcile"):  # what a full-scope scan covered: the scope
             state["covered"] = scan.scope
+        if scan.kind in ("catch_up_users", "reconcile_users"):  # whole histories read
+            read = set(state.get("unmatched", [])) | (set(scan.users) & unmatched)
+            state["unmatched"] = sorted(read)
         on_scan_done(scan)
         scans.pop(0)
         state["scans"] = [asdict(s) for s in scans]

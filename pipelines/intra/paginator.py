@@ -13,6 +13,12 @@ last one, so no request is spent on an empty page.
 
 dlt ships page-number, offset, cursor and link paginators, none of which can express "after
 this id" as a range filter; ``BasePaginator`` is dlt's extension point for this.
+
+A page can also be too heavy to render before the API's gateway gives up (a page of 100
+projects, with their campuses and sessions nested, weighs megabytes): after dlt's retries it
+still times out or answers 504. ``smaller_page_size`` says how far to shrink the page for the
+next attempt; because every request is a first page after the last id read, a scan goes on at
+the new size from exactly where it stopped.
 """
 
 from __future__ import annotations
@@ -21,12 +27,40 @@ import math
 from typing import Any
 
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
-from requests import Request, Response
+from requests import ConnectionError as RequestsConnectionError
+from requests import HTTPError, ReadTimeout, Request, Response
+from urllib3.exceptions import ReadTimeoutError
 
-# Upper bound of the id range: the largest bigint. Rails treats an upper bound beyond the
-# column's range as unbounded, and a bound the server cannot handle fails loudly (400)
-# instead of silently leaving records out.
-MAX_ID = 2**63 - 1
+# Upper bound of the id range: the largest 32-bit integer. The API's id columns are int4, and
+# older Rails versions raise when a query binds a value beyond a column's range: a larger
+# bound makes every page after the first a 500.
+MAX_ID = 2**31 - 1
+# The smallest page a heavy listing is cut to. Each halving from 100 costs one round of dlt's
+# retries, so the floor bounds the time lost (100, 50, 25, 12, 10: four rounds at most) and
+# the calls (ten times the minimum at worst); a page of 10 records that still times out means
+# the API is down, not that the page is heavy, and the resource should fail.
+MIN_PAGE_SIZE = 10
+
+
+def smaller_page_size(size: int, floor: int = MIN_PAGE_SIZE) -> int | None:
+    """Half of ``size``, but not below ``floor``; None when ``size`` is at the floor already."""
+    if size <= floor:
+        return None
+    return max(floor, size // 2)
+
+
+def is_heavy_page_failure(error: BaseException) -> bool:
+    """Whether a request's final failure is what a page too heavy to render in time gets: a
+    read timeout (requests raises a ``ConnectionError`` when it strikes mid-body) or a 504
+    from the gateway. A connection refused or a connect timeout is not: a smaller page would
+    not help."""
+    if isinstance(error, ReadTimeout):
+        return True
+    if isinstance(error, HTTPError):
+        return error.response is not None and error.response.status_code == 504
+    if isinstance(error, RequestsConnectionError):
+        return any(isinstance(arg, ReadTimeoutError) for arg in error.args)
+    return False
 
 
 class MissingTotal(Exception):
@@ -47,13 +81,15 @@ class IdKeysetPaginator(BasePaginator):
         self.pages = 0
         self.records = 0
         self.expected_total: int | None = None  # X-Total of the first page
+        self.left: int | None = None  # records the last X-Total said were left after its page
         self.duplicates = 0  # records dropped because this scan already had them
 
     @property
     def expected_pages(self) -> int | None:
-        if self.expected_total is None:
+        """Pages read plus those the rest needs at the current size (which may have shrunk)."""
+        if self.left is None:
             return None
-        return max(1, math.ceil(self.expected_total / self.page_size))
+        return max(1, self.pages + math.ceil(self.left / self.page_size))
 
     def init_request(self, request: Request) -> None:
         request.params = dict(request.params or {})
@@ -74,6 +110,7 @@ class IdKeysetPaginator(BasePaginator):
         self.records += len(data)
         if self.expected_total is None:
             self.expected_total = remaining
+        self.left = max(0, remaining - len(data))
         if remaining <= len(data):
             self._has_next_page = False
             return
@@ -99,6 +136,14 @@ class IdKeysetPaginator(BasePaginator):
             kept.append(record)
         kept.sort(key=lambda record: int(record["id"]))
         data[:] = kept
+
+    def shrink(self) -> bool:
+        """Use a smaller page from the next request on; False when already at the floor."""
+        smaller = smaller_page_size(self.page_size)
+        if smaller is None:
+            return False
+        self.page_size = smaller
+        return True
 
     def update_request(self, request: Request) -> None:
         if self.last_id is not None:

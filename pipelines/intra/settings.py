@@ -43,10 +43,13 @@ class Endpoint:
     scope: str | None = None
     # campus_users reports users who just joined a kept campus, except brand-new users (the
     # users resource reports those); projects_users, narrowed to the users of kept campuses,
-    # then reads the earlier history of the others (transfers) by user id.
+    # then reads the earlier history of the others (transfers) by user id, and the records
+    # of students without a primary campus (whom the campus filter may not match).
     reports_new_users: bool = False
     reports_arrivals: bool = False
     reads_arrivals: bool = False
+    # The raw table, when it is not the resource's name (a second resource feeding a table).
+    table: str | None = None
 
 
 TIMESTAMPS = {"created_at": "timestamp", "updated_at": "timestamp"}
@@ -260,6 +263,19 @@ LIVE_ENDPOINTS: dict[str, Endpoint] = {
             "rank": "bigint",
             **TIMESTAMPS,
         },
+    ),
+}
+# Read after the live resources, into their tables. An admission to the cursus (a pisciner
+# who passed) creates a cursus_user but does not move the user's updated_at: the users
+# listing, read by updated_at, never shows them, while their enrolment and projects arrive.
+# So the users enrolled in the cursus (raw.cursus_users) that raw.users lacks are read by id,
+# 100 a call; when none is missing this costs no call.
+BY_ID_ENDPOINTS: dict[str, Endpoint] = {
+    "users_by_id": Endpoint(
+        path="cursus/{cursus_id}/users",
+        table="users",
+        description="users enrolled in the cursus (raw.cursus_users) that raw.users lacks",
+        columns=LIGHT_USER_COLUMNS,
     ),
 }
 # Bookkeeping columns of live raw tables (see incremental.py).

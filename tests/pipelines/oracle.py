@@ -133,12 +133,56 @@ LIVE_COLUMNS = {
         "is_validated",
     ),
     "achievements_users": ("achievements_user_id", "user_id", "achievement_id"),
-    "coalitions_users": ("coalitions_user_id", "user_id", "coalition_id", "score", "rank"),
+    "coalitions_users": (
+        "coalitions_user_id",
+        "user_id",
+        "coalition_id",
+        "score",
+        "rank",
+        "api_rank",
+    ),
 }
 
 
 def _when(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def user_campuses(campus_users: list[dict], kept: set[int]) -> dict[int, int]:
+    """Each user's campus from their rows at kept campuses (the ELT reads no others): the
+    primary row, the latest updated if several; a user with no primary row gets the campus
+    of their latest row (created_at, then id)."""
+    rows: dict[int, list[dict]] = {}
+    for row in campus_users:
+        if row["campus_id"] in kept:
+            rows.setdefault(row["user_id"], []).append(row)
+    campuses = {}
+    for user_id, mine in rows.items():
+        primary = [r for r in mine if r["is_primary"]]
+        if primary:
+            chosen = max(primary, key=lambda r: (_when(r["updated_at"]), r["id"]))
+        else:
+            chosen = max(mine, key=lambda r: (_when(r["created_at"]), r["id"]))
+        campuses[user_id] = chosen["campus_id"]
+    return campuses
+
+
+def without_primary_campus(admin: SimulatorAdmin) -> set[int]:
+    """Users none of whose campus_users rows is primary."""
+    primary = {r["user_id"] for r in admin.dump("campus_users") if r["is_primary"]}
+    return {r["user_id"] for r in admin.dump("campus_users")} - primary
+
+
+def coalition_ranks(memberships: list[dict]) -> dict[int, int]:
+    """Each membership's rank, fresh: 1 + the memberships of the same coalition with a
+    higher score (equal scores share a rank). The API's own rank goes stale."""
+    scores: dict[int, list[int]] = {}
+    for row in memberships:
+        scores.setdefault(row["coalition_id"], []).append(row["score"])
+    return {
+        row["id"]: 1 + sum(score > row["score"] for score in scores[row["coalition_id"]])
+        for row in memberships
+    }
 
 
 def expected_live_marts(admin: SimulatorAdmin, cursus_id: int = 21) -> dict[str, dict[int, tuple]]:
@@ -150,12 +194,7 @@ def expected_live_marts(admin: SimulatorAdmin, cursus_id: int = 21) -> dict[str,
     achievements = {row[0] for row in reference["achievements"]}
     coalitions = {row[0] for row in reference["coalitions"]}
 
-    latest_primary: dict[int, tuple[str, int, int]] = {}
-    for row in admin.dump("campus_users"):
-        if row["is_primary"] and row["campus_id"] in kept:  # the ELT reads kept campuses only
-            key = (row["updated_at"], row["id"])
-            if row["user_id"] not in latest_primary or key > latest_primary[row["user_id"]][:2]:
-                latest_primary[row["user_id"]] = (*key, row["campus_id"])
+    campus_of = user_campuses(admin.dump("campus_users"), kept)
     cursus_users = [r for r in admin.dump("cursus_users") if r["cursus_id"] == cursus_id]
     enrolled = {r["user"]["id"] for r in cursus_users}
     students = {}
@@ -164,7 +203,7 @@ def expected_live_marts(admin: SimulatorAdmin, cursus_id: int = 21) -> dict[str,
         if (
             user["kind"] == "student"
             and not user["alumni?"]
-            and uid in latest_primary
+            and uid in campus_of
             and uid in enrolled
         ):
             anonymized = user["login"].startswith("3b3-") or _when(user["anonymize_date"]) < now
@@ -172,11 +211,13 @@ def expected_live_marts(admin: SimulatorAdmin, cursus_id: int = 21) -> dict[str,
                 uid,
                 f"3b3-{uid}" if anonymized else user["login"],
                 None if anonymized else user["first_name"],
-                latest_primary[uid][2],
+                campus_of[uid],
                 user["wallet"],
                 user["correction_point"],
                 user["pool_year"],
             )
+    memberships = [r for r in admin.dump("coalitions_users") if r["coalition_id"] in coalitions]
+    ranks = coalition_ranks(memberships)  # among every member, students or not
     return {
         "users": students,
         "cursus_users": {
@@ -202,8 +243,15 @@ def expected_live_marts(admin: SimulatorAdmin, cursus_id: int = 21) -> dict[str,
             if r["user_id"] in students and r["achievement_id"] in achievements
         },
         "coalitions_users": {
-            r["id"]: (r["id"], r["user_id"], r["coalition_id"], r["score"], r["rank"])
-            for r in admin.dump("coalitions_users")
-            if r["user_id"] in students and r["coalition_id"] in coalitions
+            r["id"]: (
+                r["id"],
+                r["user_id"],
+                r["coalition_id"],
+                r["score"],
+                ranks[r["id"]],
+                r["rank"],
+            )
+            for r in memberships
+            if r["user_id"] in students
         },
     }

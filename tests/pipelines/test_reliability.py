@@ -16,7 +16,8 @@ import pytest
 
 from intra_simulator.control import SimulatorProcess
 from tests.conftest import REPO
-from tests.pipelines.test_elt import assert_marts_match_oracle
+from tests.pipelines.oracle import expected_marts
+from tests.pipelines.test_elt import assert_marts_match_oracle, mart_rows
 from tests.pipelines.test_live import assert_live_marts_match
 
 pytestmark = pytest.mark.integration
@@ -307,3 +308,50 @@ def test_a_build_that_fails_a_relationship_test_publishes_nothing(make_elt) -> N
         ledger = elt.query("select status, published from elt.runs order by run_id desc limit 1")
         assert ledger == [("failed", False)]
         converges(elt, sim)
+
+
+# heavy pages --------------------------------------------------------------------------
+
+
+def test_pages_too_heavy_to_answer_in_time_are_read_at_a_smaller_size(make_elt) -> None:
+    """A page of more than 12 projects does not come back before the client's timeout:
+    after dlt's retries the projects are read 20, then 10 at a time, from where the scan
+    stood; the run succeeds, the mart equals the oracle, and the report and the ledger say
+    that the page size was cut."""
+    with simulator("--per-second", "20") as sim:
+        elt = make_elt(sim)
+        sim.admin.faults(
+            {"kind": "heavy", "path": "/v2/cursus/21/projects", "after": 0, "rows": 12, "delay": 2}
+        )
+        run = elt.run("--resources", "cursus", "campus", "projects",
+                      SOURCES__INTRA__PAGE_SIZE="40", RUNTIME__REQUEST_TIMEOUT="1",
+                      RUNTIME__REQUEST_MAX_ATTEMPTS="2")  # fmt: skip
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert mart_rows(elt, "projects") == expected_marts(sim.admin)["projects"]
+        assert "projects: ok; page size cut to 10 (pages of 40 timed out)" in run.stdout
+        ledger = elt.query("select resources from elt.runs order by run_id desc limit 1")[0][0]
+        listed = [p for p in sim.admin.dump("projects") if any(c["id"] == 21 for c in p["cursus"])]
+        assert ledger["projects"]["read"] == ledger["projects"]["rows"] == len(listed)
+        assert ledger["projects"]["page_size"] == 10
+        assert ledger["campus"]["page_size"] == 40
+        assert calls(sim, "/v2/cursus/21/projects", "200") == 2, "10 + 8 projects"
+
+
+# 401s that renewing the token does not cure ---------------------------------------------
+
+
+def test_401s_that_outlast_fresh_tokens_stop_the_run_as_a_credentials_problem(make_elt) -> None:
+    """Every call of a resource is refused with a bare 401 (no WWW-Authenticate), whatever
+    the token: after a few fresh tokens the run stops with exit 2 and names the settings to
+    check; the resources after it are not read."""
+    with simulator("--per-second", "20", "--bare-401") as sim:
+        elt = make_elt(sim)
+        sim.admin.faults({"kind": "revoke", "path": "/v2/campus", "after": 0})
+        run = elt.run("--skip-dbt", "--resources", "campus", "cursus")
+        assert run.returncode == 2, run.stdout + run.stderr
+        assert "stopped: InvalidCredentials" in run.stdout
+        assert "SOURCES__INTRA__CLIENT_SECRET" in run.stdout
+        assert calls(sim, "/v2/cursus") == 0
+        assert "Traceback" not in run.stdout + run.stderr
+        assert sim.client_secret not in run.stdout + run.stderr
+        assert elt.query("select status from elt.runs") == [("config",)]

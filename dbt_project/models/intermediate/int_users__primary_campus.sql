@@ -1,5 +1,9 @@
--- Each user's primary campus: the campus of their primary campus_users row (the
--- most recently updated one, should a transfer have left two).
+-- Each user's campus: the campus of their primary campus_users row (the most
+-- recently updated one, should a transfer have left two); for a user none of
+-- whose rows is primary (the API has such students; its own clients fall back
+-- to a default campus for them), the campus of their most recent row (latest
+-- created_at, then highest id). The ELT reads the campus_users of kept campuses
+-- only, so the rule picks among those rows.
 
 with
 
@@ -14,23 +18,28 @@ ranked as (
     select
         user_id,
         campus_id,
+        coalesce(is_primary, false) as is_primary,
         row_number() over (
             partition by user_id
-            order by updated_at desc, campus_user_id desc
-        ) as recency
+            order by
+                coalesce(is_primary, false) desc,
+                case when is_primary then updated_at else created_at end
+                desc nulls last,
+                campus_user_id desc
+        ) as preference
     from campus_users
-    where is_primary
 
 ),
 
-primary_campus as (
+user_campus as (
 
     select
         user_id,
-        campus_id
+        campus_id,
+        is_primary
     from ranked
-    where recency = 1
+    where preference = 1
 
 )
 
-select * from primary_campus
+select * from user_campus

@@ -1,8 +1,9 @@
 -- Who is in the student population the live marts are about, and since which
--- load: kind `student`, not alumni, primary campus kept (active and public),
--- enrolled in the configured cursus. Computed for every user on each run (tens
--- of thousands of rows: cheap), but only users whose scope or campus changed
--- are written, with the load that changed it, so that the live marts can add
+-- load: kind `student`, not alumni, campus kept (active and public; the campus
+-- is the primary one, else the latest: int_users__primary_campus), enrolled in
+-- the configured cursus. Computed for every user on each run (tens of thousands
+-- of rows: cheap), but only users whose scope or campus changed are written,
+-- with the load that changed it, so that the live marts can add
 -- the rows of users who entered and drop those who left.
 
 {{

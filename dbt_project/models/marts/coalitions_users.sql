@@ -1,28 +1,44 @@
--- The students' coalition memberships (coalitions of the coalitions mart),
+-- The students' coalition memberships (coalitions of the coalitions mart), with
 -- score and rank.
+--
+-- `rank` is computed here from the scores: rank() over the coalition's
+-- memberships as the API lists them (every member, student or not), highest
+-- score first, equal scores sharing a rank, null scores last. The API's own
+-- rank is kept as `api_rank`: it is relative, and when one member's score
+-- changes the API re-ranks that member only, so the others' ranks go stale
+-- without their updated_at moving, and an incremental read never sees them.
+--
+-- A table rebuilt on each run, not an incremental model: a rank depends on the
+-- whole coalition, so a changed score rewrites the ranks of rows that no new
+-- load brings. Rebuilding is the simplest design that is always right, and it
+-- is cheap: one row per student and coalition (about 40,000 at network scale),
+-- ranked among the memberships of the kept coalitions. An incremental model
+-- would have to widen its batch to every member of every coalition with a
+-- changed score, a new member or a lost one: more code, for little saved.
+-- Every row carries this run's load in `_processed_load_id`, so the scoped
+-- tests check every row on each run.
 
 {{
     config(
-        materialized='incremental',
-        unique_key='coalitions_user_id',
-        incremental_strategy='delete+insert',
+        materialized='table',
         indexes=[
             {'columns': ['coalitions_user_id'], 'unique': True},
             {'columns': ['user_id']},
-            {'columns': ['_processed_load_id']},
         ],
-        pre_hook="{{ delete_rows_of_users_out_of_scope() }}",
-        post_hook="{{ delete_rows_outside('coalition_id', 'coalitions') }}",
     )
 }}
 
 with
 
--- Not materialized: used twice below, PostgreSQL would otherwise copy the whole
--- table once instead of reading only the new loads through the raw indexes.
-coalitions_users as not materialized (
+coalitions_users as (
 
     select * from {{ ref('stg_intra__coalitions_users') }}
+
+),
+
+coalitions as (
+
+    select * from {{ ref('coalitions') }}
 
 ),
 
@@ -33,44 +49,35 @@ in_scope as (
 
 ),
 
-coalitions as (
+ranked as (
 
-    select * from {{ ref('coalitions') }}
-
-),
-
-batch as (
-
-    select coalitions_users.*
+    select
+        coalitions_users.*,
+        rank() over (
+            partition by coalitions_users.coalition_id
+            order by coalitions_users.score desc nulls last
+        ) as score_rank
     from coalitions_users
-    {% if is_incremental() %}
-        where coalitions_users.load_id > {{ processed_load_id() }}
-        union
-        select coalitions_users.*
-        from coalitions_users
-        inner join in_scope
-            on coalitions_users.user_id = in_scope.user_id
-        where in_scope.scope_changed_load_id > {{ processed_load_id() }}
-    {% endif %}
+    inner join coalitions
+        on coalitions_users.coalition_id = coalitions.coalition_id
 
 ),
 
 final as (
 
     select
-        batch.coalitions_user_id,
-        batch.user_id,
-        batch.coalition_id,
-        batch.score,
-        batch.rank,
-        batch.created_at,
-        batch.updated_at,
+        ranked.coalitions_user_id,
+        ranked.user_id,
+        ranked.coalition_id,
+        ranked.score,
+        ranked.score_rank as rank,
+        ranked.rank as api_rank,
+        ranked.created_at,
+        ranked.updated_at,
         {{ current_load_id() }} as _processed_load_id
-    from batch
+    from ranked
     inner join in_scope
-        on batch.user_id = in_scope.user_id
-    inner join coalitions
-        on batch.coalition_id = coalitions.coalition_id
+        on ranked.user_id = in_scope.user_id
 
 )
 

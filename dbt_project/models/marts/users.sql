@@ -1,7 +1,7 @@
--- The students: kind `student`, not alumni, primary campus kept, enrolled in
--- the cursus. Incremental: each run rewrites only the users whose data changed
--- in a newer load, who entered the population, or whose anonymization date has
--- just passed.
+-- The students: kind `student`, not alumni, campus kept (the primary one, else
+-- the latest: int_users__primary_campus), enrolled in the cursus. Incremental:
+-- each run rewrites only the users whose data changed in a newer load, who
+-- entered the population, or whose anonymization date has just passed.
 
 {{
     config(

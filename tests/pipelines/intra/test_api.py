@@ -7,7 +7,7 @@ from requests import HTTPError
 
 from intra_simulator.control import SimulatorProcess
 from pipelines.intra.api import IntraApi, clean_keys
-from pipelines.intra.auth import MAX_REAUTHS
+from pipelines.intra.auth import MAX_REAUTHS, InvalidCredentials
 
 
 def test_question_mark_keys_get_clean_names() -> None:
@@ -86,16 +86,40 @@ def test_a_request_whose_new_token_is_revoked_too_gets_another(sim) -> None:
 
 
 @pytest.mark.integration
-def test_a_token_revoked_on_every_request_ends_in_the_401(sim) -> None:
-    """Re-authentication is bounded: a server that refuses every fresh token is an error."""
+@pytest.mark.parametrize("bare", [False, True], ids=["challenge", "bare"])
+def test_a_401_on_every_call_ends_in_a_credentials_error(sim, bare: bool) -> None:
+    """Re-authentication is bounded: a server that refuses every fresh token stops the run
+    with an error naming the credentials settings, whatever its 401s say."""
     api = api_for(sim, page_size=20)
-    sim.admin.faults({"kind": "revoke", "path": "/v2/achievements", "nth": list(range(1, 10))})
+    sim.admin.configure(bare_401=bare)
+    sim.admin.faults({"kind": "revoke", "path": "/v2/achievements", "after": 0})
     try:
-        with pytest.raises(HTTPError, match="401"):
+        with pytest.raises(InvalidCredentials, match="SOURCES__INTRA__CLIENT_SECRET") as error:
             list(api.pages("achievements", "achievements"))
     finally:
         sim.admin.clear_faults()
+        sim.admin.configure(bare_401=False)
+    assert "401 on /v2/achievements" in str(error.value)
+    assert sim.client_secret not in str(error.value)
     assert api.stats.outcomes("/v2/achievements").get("401") == 1 + MAX_REAUTHS
+    assert api.stats.calls("/oauth/token") == 1 + MAX_REAUTHS
+
+
+@pytest.mark.integration
+def test_a_revoked_token_is_renewed_on_a_401_without_www_authenticate(sim) -> None:
+    """Not every 401 says ``invalid_token``; any 401 means the token is no good."""
+    api = api_for(sim, page_size=20)
+    sim.admin.configure(bare_401=True)
+    sim.admin.faults({"kind": "revoke", "path": "/v2/achievements", "nth": [3]})
+    try:
+        records = [r for page in api.pages("achievements", "achievements") for r in page]
+    finally:
+        sim.admin.clear_faults()
+        sim.admin.configure(bare_401=False)
+    expected = sim.admin.dump("achievements")
+    assert sorted(r["id"] for r in records) == sorted(a["id"] for a in expected)
+    assert api.stats.outcomes("/v2/achievements").get("401") == 1
+    assert api.stats.calls("/oauth/token") == 2
 
 
 @pytest.mark.integration
@@ -111,6 +135,65 @@ def test_an_expired_token_is_renewed_before_or_after_expiry(sim) -> None:
         assert api.stats.outcomes("/v2/achievements").get("401", 0) <= 2
     finally:
         sim.admin.configure(token_ttl=7200)
+
+
+@pytest.mark.integration
+def test_a_listing_of_many_pages_reads_completely_where_ids_are_32_bit(sim, monkeypatch) -> None:
+    """The simulator, like the API, answers 500 to an id bound beyond 2^31-1: every page
+    after the first asks for ids up to the largest 32-bit one."""
+    monkeypatch.setenv("RUNTIME__REQUEST_MAX_ATTEMPTS", "2")
+    monkeypatch.setenv("RUNTIME__REQUEST_BACKOFF_FACTOR", "0.05")
+    assert sim.admin.configure()["int4_ids"], "the simulator's default"
+    api = api_for(sim, page_size=50)
+    records = [r for page in api.pages("achievements", "achievements") for r in page]
+    expected = sim.admin.dump("achievements")
+    assert sorted(r["id"] for r in records) == sorted(a["id"] for a in expected)
+    assert api.stats.outcomes("/v2/achievements") == {"200": -(-len(expected) // 50)}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("delay", [0, 3], ids=["504", "timeout"])
+def test_a_page_too_heavy_to_answer_is_read_at_half_the_size(sim, monkeypatch, delay) -> None:
+    """Pages of more than 30 records answer 504 (or not before the client's timeout): after
+    dlt's retries the listing goes on at 50, then 25 records a page, from where it was, and
+    the resource keeps the smaller size for its next scans."""
+    monkeypatch.setenv("RUNTIME__REQUEST_MAX_ATTEMPTS", "2")
+    monkeypatch.setenv("RUNTIME__REQUEST_BACKOFF_FACTOR", "0.05")
+    monkeypatch.setenv("RUNTIME__REQUEST_TIMEOUT", "1")
+    api = api_for(sim, page_size=100)
+    sim.admin.faults(
+        {"kind": "heavy", "path": "/v2/achievements", "after": 0, "rows": 30, "delay": delay}
+    )
+    try:
+        records = [r for page in api.pages("achievements", "achievements") for r in page]
+        again = [r for page in api.pages("achievements", "achievements") for r in page]
+    finally:
+        sim.admin.clear_faults()
+    expected = sorted(a["id"] for a in sim.admin.dump("achievements"))
+    assert sorted(r["id"] for r in records) == expected
+    assert sorted(r["id"] for r in again) == expected
+    assert api.page_size_of("achievements") == 25
+    assert api.page_size_of("cursus") == 100, "other resources keep the full size"
+    pages = -(-len(expected) // 25)
+    outcomes = api.stats.outcomes("/v2/achievements")
+    outcomes.pop("401", None)  # a short-lived token left by an earlier test may be renewed
+    failed = {"504": 4} if delay == 0 else {"error": 4}
+    assert outcomes == {"200": 2 * pages, **failed}, "two failed rounds of two attempts"
+
+
+@pytest.mark.integration
+def test_a_page_still_too_heavy_at_the_floor_fails(sim, monkeypatch) -> None:
+    monkeypatch.setenv("RUNTIME__REQUEST_MAX_ATTEMPTS", "1")
+    api = api_for(sim, page_size=20)
+    sim.admin.faults({"kind": "heavy", "path": "/v2/achievements", "after": 0, "rows": 5})
+    try:
+        with pytest.raises(HTTPError, match="504"):
+            list(api.pages("achievements", "achievements"))
+    finally:
+        sim.admin.clear_faults()
+    outcomes = api.stats.outcomes("/v2/achievements")
+    outcomes.pop("401", None)  # a short-lived token left by an earlier test may be renewed
+    assert outcomes == {"504": 2}, "20, then 10 records a page"
 
 
 @pytest.mark.integration

@@ -1,16 +1,25 @@
-"""Keyset pagination: the requests it builds and when it stops."""
+"""Keyset pagination: the requests it builds, when it stops, and how far a heavy page shrinks."""
 
 from __future__ import annotations
 
 import pytest
-from requests import Request, Response
+from requests import ConnectionError, ConnectTimeout, HTTPError, ReadTimeout, Request, Response
+from urllib3.exceptions import ReadTimeoutError
 
-from pipelines.intra.paginator import MAX_ID, IdKeysetPaginator, KeysetNotHonoured, MissingTotal
+from pipelines.intra.paginator import (
+    MAX_ID,
+    MIN_PAGE_SIZE,
+    IdKeysetPaginator,
+    KeysetNotHonoured,
+    MissingTotal,
+    is_heavy_page_failure,
+    smaller_page_size,
+)
 
 
-def response(total: int | None) -> Response:
+def response(total: int | None, status: int = 200) -> Response:
     r = Response()
-    r.status_code = 200
+    r.status_code = status
     if total is not None:
         r.headers["X-Total"] = str(total)
     r.request = Request("GET", "http://x/v2/things").prepare()
@@ -88,3 +97,72 @@ def test_a_loosely_ordered_page_is_put_in_id_order() -> None:
     paginator.update_state(response(10), data)
     assert [r["id"] for r in data] == [7, 8, 9]
     assert paginator.last_id == 9
+
+
+def test_the_id_range_stays_within_32_bits() -> None:
+    """The API's id columns are int4: older Rails answer 500 to a bound beyond them."""
+    paginator = IdKeysetPaginator(page_size=2)
+    request = Request("GET", "http://x")
+    paginator.init_request(request)
+    paginator.update_state(response(5), page(3, 7))
+    paginator.update_request(request)
+    assert request.params["range[id]"] == "8,2147483647"
+    assert MAX_ID == 2**31 - 1
+
+
+@pytest.mark.parametrize(
+    ("size", "smaller"), [(100, 50), (50, 25), (25, 12), (12, 10), (11, 10), (10, None), (5, None)]
+)
+def test_a_heavy_page_is_halved_down_to_the_floor(size: int, smaller: int | None) -> None:
+    assert MIN_PAGE_SIZE == 10
+    assert smaller_page_size(size) == smaller
+
+
+def test_the_floor_can_be_chosen() -> None:
+    assert smaller_page_size(30, floor=20) == 20
+    assert smaller_page_size(20, floor=20) is None
+
+
+def test_shrinking_keeps_the_place_and_the_expected_pages_right() -> None:
+    """95 records at 20 a page: after one page the size drops to 10; the next request still
+    starts after the last id, and the 75 records left need 8 more pages, not 95/10."""
+    paginator = IdKeysetPaginator(page_size=20)
+    request = Request("GET", "http://x")
+    paginator.init_request(request)
+    paginator.update_state(response(95), page(*range(1, 21)))
+    assert paginator.expected_pages == 5
+    assert paginator.shrink()
+    retry = Request("GET", "http://x")
+    paginator.init_request(retry)
+    assert retry.params["page[size]"] == 10
+    assert retry.params["range[id]"] == f"21,{MAX_ID}"
+    assert paginator.expected_pages == 1 + 8
+    paginator.update_state(response(75), page(*range(21, 31)))
+    assert (paginator.pages, paginator.expected_pages, paginator.expected_total) == (2, 9, 95)
+
+
+def test_shrinking_stops_at_the_floor() -> None:
+    paginator = IdKeysetPaginator(page_size=12)
+    assert paginator.shrink() and paginator.page_size == 10
+    assert not paginator.shrink() and paginator.page_size == 10
+
+
+def http_error(status: int) -> HTTPError:
+    return HTTPError(f"{status} error", response=response(None, status))
+
+
+@pytest.mark.parametrize(
+    ("error", "heavy"),
+    [
+        (ReadTimeout("read timed out"), True),
+        (ConnectionError(ReadTimeoutError(None, "/v2/x", "Read timed out.")), True),
+        (http_error(504), True),
+        (http_error(502), False),
+        (http_error(500), False),
+        (ConnectTimeout("connect timed out"), False),
+        (ConnectionError("connection refused"), False),
+        (ValueError("malformed"), False),
+    ],
+)
+def test_only_timeouts_and_gateway_timeouts_call_for_a_smaller_page(error, heavy: bool) -> None:
+    assert is_heavy_page_failure(error) is heavy
