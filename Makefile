@@ -5,6 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 INSTALLED := $(VENV)/.installed
+ELT := $(BIN)/intra-elt
+# make status DATA_DIR=.data/demo: any target on another data directory (default: env
+# INTRA_ELT_DATA_DIR, else .data; the demo's own is .data/demo).
+DATA_DIR_ARG = $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 
 .PHONY: help demo test test-slow lint unit elt elt-full status docs simulator db-stop clean bench
 
@@ -18,6 +22,8 @@ help:
 	@echo "make docs       dbt docs generate + serve on http://127.0.0.1:8080"
 	@echo "make simulator  run the intra simulator on http://127.0.0.1:8042 (scale=network)"
 	@echo "make db-stop    stop the embedded PostgreSQL"
+	@echo "                DATA_DIR=.data/demo: any of these on the demo's data directory"
+	@echo "                cron calls .venv/bin/intra-elt run|full directly (make exits 2 on any failure)"
 	@echo "make bench      performance against the API limits (network scale, ~75 min; BENCH_ARGS=--only real_limits)"
 
 # The virtualenv is rebuilt when pyproject.toml changes.
@@ -27,7 +33,7 @@ $(INSTALLED): pyproject.toml
 	@touch $@
 
 demo: $(INSTALLED)
-	$(PY) -m pipelines.demo
+	$(ELT) demo $(DATA_DIR_ARG)
 
 test: lint unit
 
@@ -43,22 +49,22 @@ test-slow: $(INSTALLED)
 	$(BIN)/pytest -m slow -s
 
 elt: $(INSTALLED)
-	$(PY) -m pipelines.elt $(ELT_ARGS)
+	$(ELT) run $(DATA_DIR_ARG) $(ELT_ARGS)
 
 elt-full: $(INSTALLED)
-	$(PY) -m pipelines.elt --full $(ELT_ARGS)
+	$(ELT) full $(DATA_DIR_ARG) $(ELT_ARGS)
 
 status: $(INSTALLED)
-	$(PY) -m pipelines.status
+	$(ELT) status $(DATA_DIR_ARG)
 
 docs: $(INSTALLED)
-	$(PY) -m pipelines.docs
+	$(ELT) docs $(DATA_DIR_ARG)
 
 simulator: $(INSTALLED)
 	$(PY) -m intra_simulator --scale network --port 8042
 
 db-stop: $(INSTALLED)
-	$(PY) -c "from pathlib import Path; from pipelines.database import stop_embedded; print('stopped' if stop_embedded(Path('.data')) else 'not running')"
+	$(ELT) db-stop $(DATA_DIR_ARG)
 
 clean:
 	rm -rf dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

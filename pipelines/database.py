@@ -112,6 +112,19 @@ def resolve_database(data_dir: Path) -> Database:
     return embedded_database(data_dir / "postgres")
 
 
+def existing_database(data_dir: Path) -> Database | None:
+    """Like ``resolve_database``, but None when no DSN is configured and no embedded server
+    was ever created under ``data_dir`` (one that is stopped is started). For the commands
+    that only read (status, dbt by hand): a new, empty server would hide that they look in
+    the wrong data directory."""
+    dsn = configured_dsn()
+    if dsn:
+        return Database(dsn=dsn, embedded=False)
+    if not (data_dir / "postgres" / "PG_VERSION").exists():
+        return None
+    return embedded_database(data_dir / "postgres")
+
+
 def stop_embedded(data_dir: Path) -> bool:
     """Stop the embedded server if it runs; True when one was stopped."""
     pgdata = (data_dir / "postgres").resolve()

@@ -5,21 +5,31 @@ Starts the simulator (reference data at ``network`` scale, the real network's si
 backfill needs; and the API's limits ten times the real ones, 20 requests/s and 12,000/h, so
 that the backfill, about 1,600 calls, takes under two minutes), points the ELT at it through
 dlt's env vars, runs it with its own data directory (``.data/demo``: embedded PostgreSQL, dlt
-state, logs) so demo data never mixes with a production setup, then says how to look at the
-result. A second ``make demo`` reuses the database and the dlt state: it is an hourly
-incremental run.
+state, logs) so demo data never mixes with a production setup, then prints the commands that
+look at the result.
+
+A second ``make demo`` starts the same simulated world again, in which nothing changed since
+the first run: so that it shows what an hourly run does, an hour of simulated time passes
+first (students progress, arrive, leave, get anonymized) and the run reads only those changes.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from pathlib import Path
 
-from intra_simulator.control import SimulatorProcess
+from intra_simulator.control import SimulatorAdmin, SimulatorProcess
 from pipelines import elt
 
 DEMO_DATA_DIR = Path(".data/demo")
+DEMO_SCALE = os.environ.get("INTRA_DEMO_SCALE", "network")
+DEMO_POPULATION = os.environ.get("INTRA_DEMO_POPULATION", "small")
+DEMO_REQUESTS_PER_SECOND = "20"
+DEMO_REQUESTS_PER_HOUR = "12000"
+# Simulated time before a second run: one cron interval.
+SIMULATED_SECONDS = 3600
 
 
 def pgserver_bin() -> str:
@@ -29,14 +39,41 @@ def pgserver_bin() -> str:
     return str(POSTGRES_BIN_PATH)
 
 
-DEMO_SCALE = os.environ.get("INTRA_DEMO_SCALE", "network")
-DEMO_POPULATION = os.environ.get("INTRA_DEMO_POPULATION", "small")
-DEMO_REQUESTS_PER_SECOND = "20"
-DEMO_REQUESTS_PER_HOUR = "12000"
+def let_time_pass(admin: SimulatorAdmin) -> None:
+    """An hour of activity in the simulated world, so that the incremental run has changes
+    to read."""
+    changes = admin.advance(SIMULATED_SECONDS)
+    changed = ", ".join(f"{name} {count}" for name, count in sorted(changes["changed"].items()))
+    print(
+        f"the data directory holds a previous run: simulating {SIMULATED_SECONDS // 3600} hour "
+        f"of activity before this one (records changed: {changed or 'none'}); the live "
+        "resources read only what changed",
+        flush=True,
+    )
 
 
-def main() -> int:
-    DEMO_DATA_DIR.mkdir(parents=True, exist_ok=True)
+def next_steps(data_dir: Path) -> list[str]:
+    """The commands that look at the demo's result, with its data directory spelled out."""
+    script = Path(sys.executable).parent / "intra-elt"
+    if script.is_relative_to(Path.cwd()):
+        script = script.relative_to(Path.cwd())
+    where = shlex.quote(str(data_dir))
+    socket_dir = shlex.quote(str((data_dir / "postgres").resolve()))
+    psql = Path(pgserver_bin()) / "psql"
+    return [
+        f"look at the result (data directory {data_dir}, log {data_dir / 'logs' / 'elt.log'}):",
+        f"  {script} status --data-dir {where}    # last runs and freshness",
+        f"  {script} docs --data-dir {where}      # browse every model and column",
+        f"  {script} dbt --data-dir {where} test  # the data-quality tests, by hand",
+        f"  {psql} -h {socket_dir} -U postgres intra -c 'select * from marts.campuses limit 5'",
+        f"  {script} db-stop --data-dir {where}   # stop the demo's PostgreSQL",
+        f"or with make: make status DATA_DIR={where} (docs, db-stop alike)",
+    ]
+
+
+def main(data_dir: Path = DEMO_DATA_DIR) -> int:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    has_run = (data_dir / "dlt" / elt.PIPELINE_NAME).is_dir()
     print(
         f"starting the intra simulator (scale={DEMO_SCALE}, users at {DEMO_POPULATION} scale, "
         f"limits {DEMO_REQUESTS_PER_SECOND}/s and {DEMO_REQUESTS_PER_HOUR}/h) ...",
@@ -48,20 +85,20 @@ def main() -> int:
         "--per-hour", DEMO_REQUESTS_PER_HOUR,
     ]  # fmt: skip
     with SimulatorProcess(
-        DEMO_SCALE, 42, *simulator_args, log_path=DEMO_DATA_DIR / "simulator.log"
+        DEMO_SCALE, 42, *simulator_args, log_path=data_dir / "simulator.log"
     ) as simulator:
+        if has_run:
+            let_time_pass(simulator.admin)
         os.environ.update(simulator.env())
         os.environ["SOURCES__INTRA__REQUESTS_PER_SECOND"] = DEMO_REQUESTS_PER_SECOND
         os.environ["SOURCES__INTRA__REQUESTS_PER_HOUR"] = DEMO_REQUESTS_PER_HOUR
         os.environ.pop("DESTINATION__POSTGRES__CREDENTIALS", None)  # the demo always uses its own
-        code = elt.main(["--data-dir", str(DEMO_DATA_DIR)])
-    socket_dir = (DEMO_DATA_DIR / "postgres").resolve()
-    psql = Path(pgserver_bin()) / "psql"
-    print("look at the result:")
-    print(f"  {psql} -h {socket_dir} -U postgres intra -c 'select * from marts.campuses limit 5'")
-    print(f"  INTRA_ELT_DATA_DIR={DEMO_DATA_DIR} make docs   # browse every model and column")
+        code = elt.main(["--data-dir", str(data_dir)])
+    print("\n".join(next_steps(data_dir)))
     return code
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from pipelines import cli
+
+    sys.exit(cli.main(["demo", *sys.argv[1:]]))

@@ -1,8 +1,8 @@
 """``make docs``: ``dbt docs generate`` then ``dbt docs serve`` on the ELT's database.
 
-Uses the same database resolution as ``make elt`` (``INTRA_ELT_DATA_DIR`` picks the data
-directory, e.g. ``.data/demo`` after ``make demo``). Serves on http://127.0.0.1:8080 unless
-``DBT_DOCS_PORT`` / ``DBT_DOCS_HOST`` say otherwise.
+Uses the same database resolution as the ELT, in the data directory it is given
+(``intra-elt docs --data-dir .data/demo`` after ``make demo``). Serves on
+http://127.0.0.1:8080 unless ``DBT_DOCS_PORT`` / ``DBT_DOCS_HOST`` say otherwise.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from pipelines.dbt_runner import PROJECT_DIR, dbt_executable, run_dbt
 from pipelines.elt import DEFAULT_CURSUS_ID, source_setting
 
 
-def main() -> int:
-    data_dir = Path(os.environ.get("INTRA_ELT_DATA_DIR", ".data"))
+def main(data_dir: Path) -> int:
     try:
         database = resolve_database(data_dir)
     except DatabaseError as error:
@@ -61,4 +60,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from pipelines import cli
+
+    sys.exit(cli.main(["docs", *sys.argv[1:]]))

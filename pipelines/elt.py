@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import logging.handlers
 import math
 import os
 import sys
@@ -79,6 +80,7 @@ NORMALIZE_WORKERS = 2
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_QUOTA, EXIT_BUSY = 0, 1, 2, 3, 75
 PIPELINE_NAME = "intra"
+RUN_LOG = "intra.elt"  # the logger behind <data dir>/logs/elt.log
 RAW_SCHEMA = "raw"
 MARTS_SCHEMA = "marts"
 # By-id resources last: they complete, into the live tables, what the live resources implied.
@@ -102,7 +104,34 @@ MARTS = (
 
 def say(message: str) -> None:
     """One timestamped line on stdout: readable in a terminal and in cron mail alike."""
-    print(f"{datetime.now(UTC).strftime('%H:%M:%S')} {message}", flush=True)
+    show(f"{datetime.now(UTC).strftime('%H:%M:%S')} {message}")
+
+
+def show(line: str = "") -> None:
+    """A line on stdout that also goes to the run's log file (``log_to_file``), so a run
+    can be read afterwards whatever cron did with its output."""
+    print(line, flush=True)
+    logging.getLogger(RUN_LOG).info(line)
+
+
+@contextlib.contextmanager
+def log_to_file(data_dir: Path):
+    """Copy what the run prints into ``<data_dir>/logs/elt.log``, rotated (5 files of 5 MB);
+    each run starts with a line giving its date. The live progress line is not copied."""
+    (data_dir / "logs").mkdir(parents=True, exist_ok=True)
+    handler = logging.handlers.RotatingFileHandler(
+        data_dir / "logs" / "elt.log", maxBytes=5_000_000, backupCount=4, encoding="utf-8"
+    )
+    log = logging.getLogger(RUN_LOG)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    log.addHandler(handler)
+    log.info(f"--- run started {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC, pid {os.getpid()}")
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        handler.close()
 
 
 @dataclass
@@ -161,10 +190,19 @@ def normalize_workers(pipeline) -> int:
     return max(1, min(NORMALIZE_WORKERS, files))
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m pipelines.elt", description=__doc__.split("\n")[0]
+def add_data_dir_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(os.environ.get("INTRA_ELT_DATA_DIR", ".data")),
+        help="lock, dlt state, logs and the embedded database (default: env "
+        "INTRA_ELT_DATA_DIR, else .data)",
     )
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, reconcile: bool) -> None:
+    """The options of one run, shared by ``python -m pipelines.elt`` and ``intra-elt run|full``
+    so that both parse the same command line."""
     parser.add_argument(
         "--resources",
         nargs="+",
@@ -172,34 +210,42 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=list(RESOURCES),
         help="extract only these resources, in this order (default: all)",
     )
+    parser.add_argument("--skip-dbt", action="store_true", help="extract and load only")
+    add_data_dir_argument(parser)
+    parser.set_defaults(full=False, accept_shrink=False)
+    if reconcile:
+        parser.add_argument(
+            "--accept-shrink",
+            action="store_true",
+            help="publish marts that lost more than INTRA_MAX_MART_SHRINK of their rows (a "
+            "real shrink, e.g. campuses closing); without it such a build is not published",
+        )
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines.elt", description=__doc__.split("\n")[0]
+    )
+    add_run_arguments(parser, reconcile=True)
     parser.add_argument(
         "--full",
         action="store_true",
         help="reconcile: re-read live resources in full, drop what the API lost",
     )
-    parser.add_argument(
-        "--accept-shrink",
-        action="store_true",
-        help="with --full: publish marts that lost more than INTRA_MAX_MART_SHRINK of their "
-        "rows (a real shrink, e.g. campuses closing); without it such a build is not published",
-    )
-    parser.add_argument("--skip-dbt", action="store_true", help="extract and load only")
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=Path(os.environ.get("INTRA_ELT_DATA_DIR", ".data")),
-        help="lock, dlt state, logs and the embedded database (env INTRA_ELT_DATA_DIR)",
-    )
     args = parser.parse_args(argv)
     if args.accept_shrink and not args.full:
-        parser.error("--accept-shrink goes with --full (make elt-full ELT_ARGS=--accept-shrink)")
+        parser.error("--accept-shrink goes with --full (intra-elt full --accept-shrink)")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    return run_locked(parse_args(argv))
+
+
+def run_locked(args: argparse.Namespace) -> int:
+    """One run under the run lock, its output copied to the data directory's log file."""
     try:
-        with RunLock(args.data_dir / "elt.lock"):
+        with RunLock(args.data_dir / "elt.lock"), log_to_file(args.data_dir):
             return Run(args).execute()
     except AlreadyRunning as busy:
         say(str(busy))
@@ -256,7 +302,9 @@ class Run:
         source, api, cursus_id = self.connect_api(outcome)
         if api is None:
             return self.end(outcome, database, started)
-        say(f"start: {mode} run, cursus {cursus_id}, API {api.base_url}, {database.describe()}")
+        # The first run, with nothing loaded yet, reads everything: say so.
+        kind = "backfill" if self.newest_load_id(database) is None else mode
+        say(f"start: {kind} run, cursus {cursus_id}, API {api.base_url}, {database.describe()}")
 
         pipeline = dlt.pipeline(
             pipeline_name=PIPELINE_NAME,
@@ -524,27 +572,27 @@ class Run:
 
     def print_report(self, outcome: Outcome) -> None:
         """The end of the run, errors first: what went wrong, then what was done."""
-        print()
+        show()
         if outcome.problems:
-            print(f"RESULT: FAILED, {len(outcome.problems)} problem(s)")
+            show(f"RESULT: FAILED, {len(outcome.problems)} problem(s)")
             for problem in outcome.problems:
-                print(f"  {problem}")
+                show(f"  {problem}")
         elif outcome.code == EXIT_QUOTA:
-            print(f"RESULT: {outcome.message}")
+            show(f"RESULT: {outcome.message}")
         else:
-            print("RESULT: ok" + (", published" if outcome.published else ""))
+            show("RESULT: ok" + (", published" if outcome.published else ""))
         if outcome.api is not None and outcome.results:
-            print(f"\nextract + load from {outcome.api.base_url}")
-            print("\n".join(table(RESOURCE_HEADER, outcome.resource_rows())))
+            show(f"\nextract + load from {outcome.api.base_url}")
+            show("\n".join(table(RESOURCE_HEADER, outcome.resource_rows())))
         if outcome.dbt is not None:
-            print(outcome.dbt.headline())
+            show(outcome.dbt.headline())
             for problem in outcome.dbt.problems[:20]:
-                print(f"  {problem}")
+                show(f"  {problem}")
         rows = [[name, "-" if count is None else count] for name, count in outcome.marts.items()]
-        print(f"tables in schema {MARTS_SCHEMA}")
-        print("\n".join(table(["table", "rows"], rows)))
+        show(f"tables in schema {MARTS_SCHEMA}")
+        show("\n".join(table(["table", "rows"], rows)))
         dbt_seconds = outcome.dbt.seconds if outcome.dbt else 0.0
-        print(
+        show(
             f"seconds: extract+load {outcome.extract_seconds:.1f}, dbt {dbt_seconds:.1f}, "
             f"total {outcome.total_seconds:.1f}\n"
         )

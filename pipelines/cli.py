@@ -1,0 +1,96 @@
+"""``intra-elt``: the one command behind cron and the Makefile.
+
+GNU make exits 2 whatever its recipe returned, so cron calls this script directly and keeps
+exit codes that say what to do: 0 ok; 1 something failed; 2 configuration or credentials to
+fix; 3 the hourly API quota is spent (the next run resumes); 75 another run holds the lock.
+``status`` exits 1 when the last run failed or a source is stale. Every subcommand takes
+``--data-dir`` (default: env INTRA_ELT_DATA_DIR, else .data; the demo keeps its own).
+"""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+from pathlib import Path
+
+from pipelines import dbt_by_hand, demo, docs, elt, status
+from pipelines.database import stop_embedded
+
+EXIT_CODES = (
+    "exit codes: 0 ok, 1 failed, 2 configuration or credentials, 3 hourly API quota spent "
+    "(the next run resumes), 75 another run holds the lock"
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="intra-elt",
+        description="Mirror the 42 intranet API into PostgreSQL (dlt + dbt).",
+        epilog=EXIT_CODES,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+
+    def command(name: str, summary: str, epilog: str | None = None) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=summary, description=summary, epilog=epilog)
+
+    run = command(
+        "run", "the hourly run: extract and load what changed, then dbt build", EXIT_CODES
+    )
+    elt.add_run_arguments(run, reconcile=False)
+    full = command(
+        "full",
+        "the weekly reconciliation: re-read the live data in full, drop what the API deleted",
+        EXIT_CODES,
+    )
+    elt.add_run_arguments(full, reconcile=True)
+    full.set_defaults(full=True)
+    elt.add_data_dir_argument(
+        command(
+            "status",
+            "last runs, freshness of every mart, the last failure and why",
+            "exits 1 when the last run failed or a source is stale, for monitoring",
+        )
+    )
+    elt.add_data_dir_argument(command("docs", "dbt docs generate, then serve them"))
+    demo_command = command(
+        "demo", "the whole ELT against the simulator, with its own data directory"
+    )
+    demo_command.add_argument(
+        "--data-dir",
+        type=Path,
+        default=demo.DEMO_DATA_DIR,
+        help=f"default {demo.DEMO_DATA_DIR}: demo data never mixes with production data "
+        "(INTRA_ELT_DATA_DIR does not apply)",
+    )
+    dbt = command(
+        "dbt",
+        "dbt by hand on the ELT's database, e.g. 'intra-elt dbt test' (options of "
+        "intra-elt dbt go before the dbt command; the rest is passed to dbt)",
+    )
+    elt.add_data_dir_argument(dbt)
+    dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, help="the dbt command and options")
+    elt.add_data_dir_argument(command("db-stop", "stop the embedded PostgreSQL"))
+    return parser
+
+
+def db_stop(data_dir: Path) -> int:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        stopped = "stopped" if stop_embedded(data_dir) else "not running"
+    print(f"embedded PostgreSQL under {data_dir / 'postgres'}: {stopped}")
+    return elt.EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command in ("run", "full"):
+        return elt.run_locked(args)
+    if args.command == "status":
+        return status.main(args.data_dir)
+    if args.command == "docs":
+        return docs.main(args.data_dir)
+    if args.command == "demo":
+        return demo.main(args.data_dir)
+    if args.command == "dbt":
+        return dbt_by_hand.main(args.dbt_args, args.data_dir)
+    return db_stop(args.data_dir)

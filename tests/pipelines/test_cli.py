@@ -1,0 +1,142 @@
+"""``intra-elt``, the installed console script cron calls: each exit code it documents comes
+out of it unchanged (make would turn every one of them into 2), and ``--help`` only helps."""
+
+from __future__ import annotations
+
+import fcntl
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from intra_simulator.control import SimulatorProcess
+from pipelines import cli
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.integration
+
+INTRA_ELT = Path(sys.executable).parent / "intra-elt"
+COMMANDS = ["run", "full", "status", "docs", "demo", "dbt", "db-stop"]
+CHEAP = ("--skip-dbt", "--resources", "cursus")  # three calls, no dbt: exit codes are the point
+
+
+def intra_elt(elt, command: str, *args: str, **env: str) -> subprocess.CompletedProcess:
+    argv = [str(INTRA_ELT), command, "--data-dir", str(elt.data_dir), *args]
+    return subprocess.run(
+        argv, cwd=REPO, env=elt.env(**env), capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.fixture(scope="module")
+def sim():
+    with SimulatorProcess("tiny", 42, "--per-second", "20") as process:
+        yield process
+
+
+@pytest.mark.parametrize("command", [*COMMANDS, None])
+def test_every_subcommand_has_a_help_that_does_nothing_else(
+    command, tmp_path, monkeypatch, capsys
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("INTRA_ELT_DATA_DIR", str(tmp_path / "data"))
+    with pytest.raises(SystemExit) as exited:
+        cli.main([command, "--help"] if command else ["--help"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: intra-elt {command or ''}")
+    assert list(tmp_path.iterdir()) == [], "help wrote nothing (no data directory, no demo)"
+
+
+def test_the_installed_script_and_the_modules_help_quickly(tmp_path) -> None:
+    """The entry points themselves: ``python -m pipelines.demo --help`` once started a demo."""
+    argvs = [[str(INTRA_ELT), "run", "--help"]]
+    argvs += [[sys.executable, "-m", f"pipelines.{m}", "--help"] for m in ("demo", "docs")]
+    started = time.monotonic()
+    processes = [
+        subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, text=True) for argv in argvs
+    ]
+    outputs = [p.communicate(timeout=60)[0] for p in processes]
+    assert time.monotonic() - started < 30
+    for argv, process, output in zip(argvs, processes, outputs, strict=True):
+        assert process.returncode == 0, argv
+        assert output.startswith("usage: intra-elt "), (argv, output)
+    assert list(tmp_path.iterdir()) == [], "help wrote nothing"
+
+
+def test_a_normal_run_exits_0_logs_to_its_data_dir_and_calls_the_first_one_a_backfill(
+    sim, make_elt
+) -> None:
+    elt = make_elt(sim)
+    first = intra_elt(elt, "run", *CHEAP)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert " start: backfill run, cursus 21" in first.stdout
+    second = intra_elt(elt, "run", *CHEAP)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert " start: incremental run, cursus 21" in second.stdout
+
+    log = (elt.data_dir / "logs" / "elt.log").read_text()
+    assert log.count("--- run started ") == 2
+    printed = [*first.stdout.splitlines(), *second.stdout.splitlines()]
+    for line in printed:
+        progress = line.startswith("  cursus: page ")  # the progress line: not in the log
+        assert progress or line in log, f"printed but not logged: {line!r}"
+    assert "RESULT: ok" in log and log.count(" done: ok") == 2
+    assert sim.client_secret not in log
+
+
+def test_a_failing_resource_exits_1_and_status_then_exits_1(sim, make_elt) -> None:
+    elt = make_elt(sim)
+    sim.admin.faults({"kind": "status", "status": 500, "path": "/v2/campus", "after": 0})
+    try:
+        failed = intra_elt(elt, "run", "--skip-dbt", "--resources", "campus")
+    finally:
+        sim.admin.clear_faults()
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "ERROR campus: failed in extract" in failed.stdout
+
+    status = intra_elt(elt, "status")
+    assert status.returncode == 1, status.stdout + status.stderr
+    assert "failed" in status.stdout and "last problem" in status.stdout
+
+
+def test_a_wrong_secret_exits_2(sim, make_elt) -> None:
+    elt = make_elt(sim)
+    wrong = intra_elt(elt, "run", *CHEAP, SOURCES__INTRA__CLIENT_SECRET="not-the-secret-42")
+    assert wrong.returncode == 2, wrong.stdout + wrong.stderr
+    assert "invalid_client" in wrong.stdout
+
+
+def test_a_spent_hourly_quota_exits_3(make_elt) -> None:
+    """Six calls an hour: the token, the check and four pages of users, then the quota."""
+    with SimulatorProcess("tiny", 42, "--per-second", "20", "--per-hour", "6") as quota_sim:
+        elt = make_elt(quota_sim)
+        spent = intra_elt(
+            elt, "run", "--skip-dbt", "--resources", "users", SOURCES__INTRA__PAGE_SIZE="10"
+        )
+    assert spent.returncode == 3, spent.stdout + spent.stderr
+    assert "users: ok, stopped early (quota)" in spent.stdout
+
+
+def test_a_run_while_another_holds_the_lock_exits_75(sim, make_elt) -> None:
+    elt = make_elt(sim)
+    elt.data_dir.mkdir(parents=True)
+    with open(elt.data_dir / "elt.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        held.write('{"pid": 4242, "started": "2026-11-28T03:00:00+00:00"}')
+        held.flush()
+        busy = intra_elt(elt, "full", *CHEAP)
+    assert busy.returncode == 75, busy.stdout + busy.stderr
+    assert "another ELT run is in progress (pid 4242" in busy.stdout
+    assert sorted(p.name for p in elt.data_dir.iterdir()) == ["elt.lock"], "nothing touched"
+
+
+def test_db_stop_without_an_embedded_database_says_so(tmp_path) -> None:
+    stopped = subprocess.run(
+        [str(INTRA_ELT), "db-stop", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert stopped.returncode == 0, stopped.stderr
+    assert f"{tmp_path / 'postgres'}: not running" in stopped.stdout

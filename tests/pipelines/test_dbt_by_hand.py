@@ -1,0 +1,70 @@
+"""dbt by hand (``intra-elt dbt ...``): the ELT's database, and the published marts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from intra_simulator.control import SimulatorProcess
+from pipelines import dbt_by_hand
+from pipelines.database import stop_embedded
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+# dbt_by_hand.main(<command>, <data dir>) in a process of its own
+MAIN = (
+    "import sys, pathlib, pipelines.dbt_by_hand as d; "
+    "sys.exit(d.main([sys.argv[1]], pathlib.Path(sys.argv[2])))"
+)
+
+
+@pytest.fixture
+def sim():
+    with SimulatorProcess("tiny", 42) as process:
+        yield process
+
+
+def test_dbt_test_by_hand_tests_the_published_marts(sim, make_elt, monkeypatch, capfd) -> None:
+    elt = make_elt(sim)
+    run = elt.run()
+    assert run.returncode == 0, run.stdout + run.stderr
+    # Only the published marts remain: a test that read marts__build would fail.
+    with elt.database.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("drop schema if exists marts__build cascade")
+    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", elt.database.dsn)
+
+    assert dbt_by_hand.main(["test", "-s", "users"], elt.data_dir) == 0
+    assert "ERROR=0" in capfd.readouterr().out
+    compiled = [
+        path.read_text() for path in (elt.data_dir / dbt_by_hand.TARGET / "compiled").rglob("*.sql")
+    ]
+    assert any('"marts"."users"' in sql for sql in compiled), "the tests read marts.users"
+    assert not any("marts__build" in sql for sql in compiled)
+
+    assert dbt_by_hand.main(["debug"], elt.data_dir) == 0
+    assert "All checks passed" in capfd.readouterr().out
+
+
+def test_dbt_by_hand_without_a_database_starts_none(tmp_path) -> None:
+    # A subprocess in an empty folder, so that no .dlt/secrets.toml of the checkout gives a DSN.
+    data_dir = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if k != "DESTINATION__POSTGRES__CREDENTIALS"}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", MAIN, "debug", str(data_dir)],
+            cwd=tmp_path,
+            env={**env, "PYTHONPATH": str(REPO)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert not (data_dir / "postgres").exists(), "no database was created"
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert f"no database in {data_dir}" in done.stderr
+    finally:
+        stop_embedded(data_dir)  # had one been started, do not leave it running
