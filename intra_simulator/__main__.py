@@ -79,10 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     population, builder = build_population(data, args.seed, args.population or args.scale)
     clock = Clock()
     schedule_anonymizations(population, data, clock.now(), args.seed)
-    world = World(
-        data, clock, seed=args.seed, population=population, campus_filter=args.campus_filter
-    )
-    world.builder = builder
+    world = World(data, clock, seed=args.seed, builder=builder, campus_filter=args.campus_filter)
     tokens = TokenStore(ttl=args.token_ttl)
     tokens.add_app(App(uid=args.client_id, secret=args.client_secret))
     faults = Faults(seed=args.seed)

@@ -8,7 +8,7 @@ edit a project now and then. Pisciners are admitted to the cursus: they get a cu
 a first project, but their user object does not change (its ``updated_at`` stays put).
 
 Some changes do not move ``updated_at`` (intra-api.md quirks 6 and 7), so an incremental
-client cannot see them; they are logged in ``world.silent`` for test oracles:
+client cannot see them; they are logged in ``store.silent`` for test oracles:
 
 - a team waiting for correction that gives up moves to ``finished`` silently;
 - unregistering from an ``in_progress`` project deletes the projects_user;
@@ -23,28 +23,43 @@ from __future__ import annotations
 import random
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from intra_simulator.generate import MAIN_CURSUS_ID, iso, kept
-from intra_simulator.population import ACTIVE_STATUSES, PISCINE_CURSUS_ID, anonymize, rank_among
-
-if TYPE_CHECKING:
-    from intra_simulator.world import World
+from intra_simulator.population import (
+    ACTIVE_STATUSES,
+    PISCINE_CURSUS_ID,
+    PopulationBuilder,
+    anonymize,
+    rank_among,
+)
+from intra_simulator.store import USER_COLLECTIONS, Store
 
 STUDENT_CHANGE_RATE = 0.03  # share of students with a visible change per hour
 ADMISSIONS_PER_CAMPUS = 0.05  # pisciners admitted to the cursus per kept campus per hour
+LIVE_COLLECTIONS = ("users", *USER_COLLECTIONS)  # what a new person has records in
 
 
 class Activity:
-    def __init__(self, world: World, start: datetime, end: datetime) -> None:
-        self.world = world
+    """The events between ``start`` and ``end``: they change the ``store``'s records, and
+    ``builder`` makes the new people and records, drawing from ``rng``."""
+
+    def __init__(
+        self,
+        store: Store,
+        builder: PopulationBuilder,
+        rng: random.Random,
+        start: datetime,
+        end: datetime,
+    ) -> None:
+        self.store = store
+        self.builder = builder
         self.start = start
         self.end = end
         self.hours = max(0.0, (end - start).total_seconds() / 3600)
-        self.rng = random.Random(f"{world.seed}:advance:{world.advances}")
+        self.rng = rng
         self.changed: Counter = Counter()
         self.silent: Counter = Counter()
-        rows = {name: c.rows for name, c in world.collections.items()}
+        rows = {name: c.rows for name, c in store.collections.items()}
         self.users, self.projects_users = rows["users"], rows["projects_users"]
         self.kept_campuses = [c for c in rows["campus"].values() if kept(c)]
         main = {
@@ -65,7 +80,7 @@ class Activity:
             if u["kind"] == "student"
             and not u["alumni?"]
             and cursus_of.get(uid) == {PISCINE_CURSUS_ID}
-            and world.primary_campus(uid) in kept_ids
+            and store.primary_campus(uid) in kept_ids
         )
 
     def moment(self) -> datetime:
@@ -77,13 +92,13 @@ class Activity:
         """A visible change: the record's ``updated_at`` moves into the elapsed interval."""
         record.update(values or {})
         record["updated_at"] = max(record["updated_at"], iso(self.moment()))
-        self.world.changed(name, record["id"])
+        self.store.changed(name, record["id"])
         self.changed[name] += 1
 
     def quietly(self, name: str, record: dict, values: dict) -> None:
         record.update(values)
-        self.world.changed(name, record["id"])
-        self.world.silent.setdefault(name, set()).add(record["id"])
+        self.store.changed(name, record["id"])
+        self.store.silent.setdefault(name, set()).add(record["id"])
         self.silent[name] += 1
 
     def count(self, per_hour: float) -> int:
@@ -96,12 +111,12 @@ class Activity:
 
     def run(self) -> dict:
         rng = self.rng
-        # Who owns which rows, computed once: every change below moves the world's version,
-        # which would otherwise rebuild the world's index at each step.
-        snapshot = {uid: self.world.owned_by(uid) for uid in self.students}
+        # Who owns which rows, computed once: every change below moves the store's version,
+        # which would otherwise rebuild the store's index at each step.
+        snapshot = {uid: self.store.owned_by(uid) for uid in self.students}
 
         def owned(uid: int) -> dict:
-            return snapshot.get(uid) or self.world.owned_by(uid)
+            return snapshot.get(uid) or self.store.owned_by(uid)
 
         for uid in rng.sample(
             self.students,
@@ -172,12 +187,11 @@ class Activity:
             self.level(uid, mine)
 
     def register(self, uid: int, mine: dict) -> None:
-        builder = self.world.builder
         done = {r["project_id"] for r in mine["projects_users"]}
-        choices = [p for p in builder.main_projects if p["id"] not in done]
+        choices = [p for p in self.builder.main_projects if p["id"] not in done]
         if not choices:
             return
-        record = builder.projects_user(
+        record = self.builder.projects_user(
             self.users[uid], self.rng.choice(choices), self.start, MAIN_CURSUS_ID
         )
         created = iso(self.moment())
@@ -200,7 +214,7 @@ class Activity:
                 updated_at=created,
                 **{"validated?": None},
             )
-        self.world.insert("projects_users", record)
+        self.store.insert("projects_users", record)
         self.changed["projects_users"] += 1
 
     def wallet(self, uid: int, mine: dict) -> None:
@@ -215,11 +229,10 @@ class Activity:
         )
 
     def achievement(self, uid: int, mine: dict) -> None:
-        builder = self.world.builder
-        achievement = self.rng.choice(builder.data.achievements)
-        record = builder.achievements_user(self.users[uid], achievement["id"], self.start)
+        achievement = self.rng.choice(self.builder.data.achievements)
+        record = self.builder.achievements_user(self.users[uid], achievement["id"], self.start)
         record["created_at"] = record["updated_at"] = iso(self.moment())
-        self.world.insert("achievements_users", record)
+        self.store.insert("achievements_users", record)
         self.changed["achievements_users"] += 1
 
     def coalition_score(self, uid: int, mine: dict) -> None:
@@ -229,7 +242,7 @@ class Activity:
             score = record["score"] + self.rng.randint(1, 50)
             others = [
                 r["score"]
-                for r in self.world.collections["coalitions_users"].rows.values()
+                for r in self.store.collections["coalitions_users"].rows.values()
                 if r["coalition_id"] == record["coalition_id"] and r["id"] != record["id"]
             ]
             self.touch(
@@ -249,26 +262,14 @@ class Activity:
     def arrive(self) -> None:
         """A new student: every record of theirs is created at the moment they arrive."""
         campus = self.rng.choice(self.kept_campuses)
-        builder = self.world.builder
-        before = {name: len(getattr(builder.population, name)) for name in self._live()}
+        before = {name: len(getattr(self.builder.population, name)) for name in LIVE_COLLECTIONS}
         arrived = self.moment()
-        builder.add_person(campus, "student", now=arrived)
-        for name in self._live():
-            for record in getattr(builder.population, name)[before[name] :]:
+        self.builder.add_person(campus, "student", now=arrived)
+        for name in LIVE_COLLECTIONS:
+            for record in getattr(self.builder.population, name)[before[name] :]:
                 record["created_at"] = record["updated_at"] = iso(arrived)
-                self.world.insert(name, record)
+                self.store.insert(name, record)
                 self.changed[name] += 1
-
-    @staticmethod
-    def _live() -> tuple[str, ...]:
-        return (
-            "users",
-            "campus_users",
-            "cursus_users",
-            "projects_users",
-            "achievements_users",
-            "coalitions_users",
-        )
 
     def admit(self, uid: int) -> dict:
         """A pisciner admitted to the cursus: a new cursus_user, then a first project. The user
@@ -276,8 +277,7 @@ class Activity:
         see them arrive, while their enrolment and projects show."""
         admitted = self.moment()
         stamp = iso(admitted)
-        builder = self.world.builder
-        record = builder._cursus_user(self.users[uid], MAIN_CURSUS_ID, admitted, "student")
+        record = self.builder.cursus_user(self.users[uid], MAIN_CURSUS_ID, admitted, "student")
         record.update(
             level=0.0,
             grade="Learner",
@@ -286,9 +286,9 @@ class Activity:
             created_at=stamp,
             updated_at=stamp,
         )
-        self.world.insert("cursus_users", record)
+        self.store.insert("cursus_users", record)
         self.changed["cursus_users"] += 1
-        self.register(uid, self.world.owned_by(uid))
+        self.register(uid, self.store.owned_by(uid))
         return record
 
     def alumnize(self, uid: int, mine: dict) -> None:
@@ -307,10 +307,10 @@ class Activity:
             return
         for record in current:
             self.touch("campus_users", record, {"is_primary": False})
-        record = self.world.builder.campus_user(
+        record = self.builder.campus_user(
             self.users[uid], self.rng.choice(targets), True, self.moment()
         )
-        self.world.insert("campus_users", record)
+        self.store.insert("campus_users", record)
         self.changed["campus_users"] += 1
 
     def reaching_anonymization(self) -> list[int]:
@@ -342,17 +342,17 @@ class Activity:
         for record in self.rng.sample(
             in_progress, min(len(in_progress), self.count(per_campus * 0.02))
         ):
-            self.world.delete("projects_users", record["id"])
+            self.store.delete("projects_users", record["id"])
             self.silent["projects_users"] += 1
-        memberships = sorted(self.world.collections["coalitions_users"].rows)
+        memberships = sorted(self.store.collections["coalitions_users"].rows)
         for rid in self.rng.sample(
             memberships, min(len(memberships), self.count(per_campus * 0.02))
         ):
-            self.world.delete("coalitions_users", rid)
+            self.store.delete("coalitions_users", rid)
             self.silent["coalitions_users"] += 1
 
     def staff_edit(self) -> None:
-        projects = self.world.collections["projects"].rows
+        projects = self.store.collections["projects"].rows
         for pid in self.rng.sample(sorted(projects), min(len(projects), self.count(1))):
             project = projects[pid]
             if project.get("difficulty") is not None:
@@ -361,7 +361,3 @@ class Activity:
                     project,
                     {"difficulty": project["difficulty"] + self.rng.choice((-25, 25, 50))},
                 )
-
-
-def simulate(world: World, start: datetime, end: datetime) -> dict:
-    return Activity(world, start, end).run()

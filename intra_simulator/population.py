@@ -28,21 +28,12 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from intra_simulator.generate import DATA_EPOCH, MAIN_CURSUS_ID, Dataset, iso, kept
+from intra_simulator.names import FIRST_NAMES, LAST_NAMES
 
 PISCINE_CURSUS_ID = 9
 MONTHS = (
     "january", "february", "march", "april", "may", "june",
     "july", "august", "september", "october", "november", "december",
-)  # fmt: skip
-FIRST_NAMES = (
-    "Alice", "Bilal", "Chloe", "Dmitri", "Elif", "Farah", "Gustavo", "Hana", "Ibrahim", "Jade",
-    "Kenji", "Lina", "Mehdi", "Nora", "Oscar", "Priya", "Quentin", "Rania", "Sven", "Thao",
-    "Ugo", "Valeria", "Wassim", "Xiao", "Yara", "Zoe", "Amine", "Beatriz", "Cyril", "Dalia",
-)  # fmt: skip
-LAST_NAMES = (
-    "Martin", "Haddad", "Kim", "Novak", "Silva", "Dubois", "Yilmaz", "Tanaka", "Okafor", "Rossi",
-    "Garcia", "Nguyen", "Bernard", "Kowalski", "Ibrahim", "Moreau", "Sato", "Costa", "Larsen",
-    "Petit", "Benali", "Fischer", "Lopez", "Park", "Mensah", "Roux", "Suzuki", "Popescu",
 )  # fmt: skip
 SKILLS = (
     (1, "Algorithms & AI"), (2, "Imperative programming"), (3, "Rigor"), (4, "Unix"),
@@ -114,15 +105,6 @@ def local_midnight(moment: datetime, time_zone: str) -> str:
     sign = "+" if offset >= timedelta(0) else "-"
     minutes = abs(int(offset.total_seconds())) // 60
     return local.strftime("%Y-%m-%dT%H:%M:%S.000") + f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-def light_user_keys() -> tuple[str, ...]:
-    return (
-        "id", "email", "login", "first_name", "last_name", "usual_full_name", "usual_first_name",
-        "url", "phone", "displayname", "kind", "image", "staff?", "correction_point", "pool_month",
-        "pool_year", "location", "wallet", "anonymize_date", "data_erasure_date", "created_at",
-        "updated_at", "alumnized_at", "alumni?", "active?",
-    )  # fmt: skip
 
 
 def anonymize(user: dict) -> None:
@@ -204,7 +186,7 @@ class PopulationBuilder:
         self.population.campus_users.append(self.campus_user(user, campus["id"], primary, joined))
         if role != "staff":
             self.population.cursus_users.append(
-                self._cursus_user(user, PISCINE_CURSUS_ID, joined, role)
+                self.cursus_user(user, PISCINE_CURSUS_ID, joined, role)
             )
         if role == "pisciner":
             for project in rng.sample(self.piscine_projects, min(len(self.piscine_projects), 3)):
@@ -214,7 +196,7 @@ class PopulationBuilder:
         if role in ("student", "alumni", "staff") or (role == "external" and rng.random() < 0.5):
             started = joined + timedelta(days=30)
             self.population.cursus_users.append(
-                self._cursus_user(user, MAIN_CURSUS_ID, started, role)
+                self.cursus_user(user, MAIN_CURSUS_ID, started, role)
             )
         if role in ("student", "alumni"):
             low, high = self.scale.projects_per_student
@@ -357,7 +339,7 @@ class PopulationBuilder:
             "updated_at": iso(when),
         }
 
-    def _cursus_user(self, user: dict, cursus_id: int, begin: datetime, role: str) -> dict:
+    def cursus_user(self, user: dict, cursus_id: int, begin: datetime, role: str) -> dict:
         rng = self.rng
         main = cursus_id == MAIN_CURSUS_ID
         level = (
@@ -424,7 +406,7 @@ class PopulationBuilder:
         return record
 
     def _team(self, team_id, user, project, status, mark, validated, created) -> dict:
-        """A team in stored form; ``world`` renders name, url and repository from the ids."""
+        """A team in stored form; ``render`` makes name, url and repository from the ids."""
         finished = status == "finished"
         return {
             "id": team_id,

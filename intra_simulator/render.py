@@ -8,12 +8,9 @@ current state of those objects, as the real API embeds them.
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
 
 from intra_simulator import catalog
-
-if TYPE_CHECKING:
-    from intra_simulator.world import World
+from intra_simulator.store import Store
 
 LIGHT_USER_KEYS = (
     "id", "email", "login", "first_name", "last_name", "usual_full_name", "usual_first_name",
@@ -37,7 +34,7 @@ COALITIONS_USER_KEYS = (
 )
 
 
-def plain(world: World, record: dict) -> dict:
+def plain(store: Store, record: dict) -> dict:
     return record
 
 
@@ -50,9 +47,9 @@ def embedded_campus(campus: dict) -> dict:
     return body
 
 
-def project(world: World, record: dict) -> dict:
-    cursus = world.collections["cursus"].rows
-    campus = world.collections["campus"].rows
+def project(store: Store, record: dict) -> dict:
+    cursus = store.collections["cursus"].rows
+    campus = store.collections["campus"].rows
     body = {}
     for key, value in record.items():
         if key == "cursus_ids":
@@ -64,35 +61,35 @@ def project(world: World, record: dict) -> dict:
     return body
 
 
-def bloc(world: World, record: dict) -> dict:
-    coalitions = world.collections["coalitions"].rows
+def bloc(store: Store, record: dict) -> dict:
+    coalitions = store.collections["coalitions"].rows
     body = {k: v for k, v in record.items() if k != "coalition_ids"}
     body["coalitions"] = [coalitions[c] for c in record["coalition_ids"] if c in coalitions]
     return body
 
 
-def light_user(world: World, user: dict) -> dict:
+def light_user(store: Store, user: dict) -> dict:
     return {key: user[key] for key in LIGHT_USER_KEYS}
 
 
-def full_user(world: World, user: dict) -> dict:
+def full_user(store: Store, user: dict) -> dict:
     """``/v2/users/:id``: the light user plus the user's own lists (intra-api.md §5)."""
     uid = user["id"]
-    body = light_user(world, user)
-    mine = world.owned_by(uid)
-    campus_rows = world.collections["campus"].rows
+    body = light_user(store, user)
+    mine = store.owned_by(uid)
+    campus_rows = store.collections["campus"].rows
     body.update(
         groups=[],
-        cursus_users=[cursus_user(world, r) for r in mine["cursus_users"]],
+        cursus_users=[cursus_user(store, r) for r in mine["cursus_users"]],
         projects_users=[
-            {k: v for k, v in projects_user(world, r).items() if k not in ("user", "teams")}
+            {k: v for k, v in projects_user(store, r).items() if k not in ("user", "teams")}
             for r in mine["projects_users"]
         ],
         languages_users=[],
         achievements=[
-            {k: v for k, v in world.collections["achievements"].rows[r["achievement_id"]].items()}
+            {k: v for k, v in store.collections["achievements"].rows[r["achievement_id"]].items()}
             for r in mine["achievements_users"]
-            if r["achievement_id"] in world.collections["achievements"].rows
+            if r["achievement_id"] in store.collections["achievements"].rows
         ],
         titles=[],
         titles_users=[],
@@ -106,24 +103,24 @@ def full_user(world: World, user: dict) -> dict:
             for r in mine["campus_users"]
             if r["campus_id"] in campus_rows
         ],
-        campus_users=[campus_user(world, r) for r in mine["campus_users"]],
+        campus_users=[campus_user(store, r) for r in mine["campus_users"]],
     )
     body["achievements"] = [{k: a[k] for k in list(a)[:9]} for a in body["achievements"]]
     return body
 
 
-def cursus_user(world: World, record: dict) -> dict:
+def cursus_user(store: Store, record: dict) -> dict:
     body = {key: record[key] for key in CURSUS_USER_KEYS}
-    body["user"] = light_user(world, world.collections["users"].rows[record["user_id"]])
-    body["cursus"] = world.collections["cursus"].rows.get(record["cursus_id"])
+    body["user"] = light_user(store, store.collections["users"].rows[record["user_id"]])
+    body["cursus"] = store.collections["cursus"].rows.get(record["cursus_id"])
     return body
 
 
-def campus_user(world: World, record: dict) -> dict:
+def campus_user(store: Store, record: dict) -> dict:
     return {key: record[key] for key in CAMPUS_USER_KEYS}
 
 
-def coalitions_user(world: World, record: dict) -> dict:
+def coalitions_user(store: Store, record: dict) -> dict:
     return {key: record[key] for key in COALITIONS_USER_KEYS}
 
 
@@ -131,8 +128,8 @@ def _digest(*parts: object) -> str:
     return hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=8).hexdigest()
 
 
-def team(world: World, stored: dict, projects_user_id: int, occurrence: int) -> dict:
-    users = world.collections["users"].rows
+def team(store: Store, stored: dict, projects_user_id: int, occurrence: int) -> dict:
+    users = store.collections["users"].rows
     members = [users[uid] for uid in stored["user_ids"] if uid in users]
     leader = members[0]["login"] if members else "team"
     status = stored["status"]
@@ -170,8 +167,8 @@ def team(world: World, stored: dict, projects_user_id: int, occurrence: int) -> 
     }
 
 
-def projects_user(world: World, record: dict) -> dict:
-    projects = world.collections["projects"].rows
+def projects_user(store: Store, record: dict) -> dict:
+    projects = store.collections["projects"].rows
     linked = projects.get(record["project_id"])
     return {
         "id": record["id"],
@@ -192,13 +189,13 @@ def projects_user(world: World, record: dict) -> dict:
         "retriable_at": record["retriable_at"],
         "created_at": record["created_at"],
         "updated_at": record["updated_at"],
-        "user": light_user(world, world.collections["users"].rows[record["user_id"]]),
-        "teams": [team(world, t, record["id"], record["occurrence"]) for t in record["teams"]],
+        "user": light_user(store, store.collections["users"].rows[record["user_id"]]),
+        "teams": [team(store, t, record["id"], record["occurrence"]) for t in record["teams"]],
     }
 
 
-def achievements_user(world: World, record: dict) -> dict:
-    user = world.collections["users"].rows[record["user_id"]]
+def achievements_user(store: Store, record: dict) -> dict:
+    user = store.collections["users"].rows[record["user_id"]]
     return {
         "id": record["id"],
         "achievement_id": record["achievement_id"],

@@ -8,51 +8,50 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from intra_simulator import render
+from intra_simulator.store import Listing, NotFound, Store
 
-if TYPE_CHECKING:
-    from intra_simulator.world import Listing, World
-
-Route = tuple[re.Pattern, Callable[..., "Listing | dict"]]
+Route = tuple[re.Pattern, Callable[..., Listing | dict]]
 
 
-def build_routes(world: World) -> list[Route]:
+def build_routes(store: Store) -> list[Route]:
+    """Every route of the API, as (path pattern, handler of the path's groups)."""
+
     def listing(name: str) -> Callable[[], Listing]:
-        return lambda: world.listing(name)
+        return lambda: store.listing(name)
 
     def show(name: str, by_slug: bool = False) -> Callable[[str], dict]:
-        return lambda key: world.show(name, key, by_slug)
+        return lambda key: store.show(name, key, by_slug)
 
     def of_user(name: str) -> Callable[[str], Listing]:
         def handler(key: str) -> Listing:
-            uid = world.find("users", key, by_login=True)["id"]
-            return world.listing(name, lambda r: r["user_id"] == uid, key=f"users/{uid}/{name}")
+            uid = store.find("users", key, by_login=True)["id"]
+            return store.listing(name, lambda r: r["user_id"] == uid, key=f"users/{uid}/{name}")
 
         return handler
 
     def cursus_projects(key: str) -> Listing:
-        cursus_id = world.find("cursus", key, by_slug=True)["id"]
-        return world.listing(
+        cursus_id = store.find("cursus", key, by_slug=True)["id"]
+        return store.listing(
             "projects", lambda p: cursus_id in p["cursus_ids"], key=f"cursus/{cursus_id}/projects"
         )
 
     def campus_achievements(key: str) -> Listing:
-        name = world.find("campus", key)["name"]
-        return world.listing(
+        name = store.find("campus", key)["name"]
+        return store.listing(
             "achievements", lambda a: name in a["campus"], key=f"campus/{key}/achievements"
         )
 
     def bloc_coalitions(key: str) -> Listing:
-        members = set(world.find("blocs", key)["coalition_ids"])
-        return world.listing(
+        members = set(store.find("blocs", key)["coalition_ids"])
+        return store.listing(
             "coalitions", lambda c: c["id"] in members, key=f"blocs/{key}/coalitions"
         )
 
     def cursus_cursus_users(key: str) -> Listing:
-        cursus_id = world.find("cursus", key, by_slug=True)["id"]
-        return world.listing(
+        cursus_id = store.find("cursus", key, by_slug=True)["id"]
+        return store.listing(
             "cursus_users", lambda r: r["cursus_id"] == cursus_id, key=f"cursus/{cursus_id}/cu"
         )
 
@@ -60,43 +59,41 @@ def build_routes(world: World) -> list[Route]:
         """A predicate on users: having a row of ``name`` whose ``field`` is ``value``."""
 
         def factory() -> Callable[[dict], bool]:
-            ids = {r["user_id"] for r in world.collections[name].rows.values() if r[field] == value}
+            ids = {r["user_id"] for r in store.collections[name].rows.values() if r[field] == value}
             return lambda user: user["id"] in ids
 
         return factory
 
     def cursus_users_of(key: str) -> Listing:
-        cursus_id = world.find("cursus", key, by_slug=True)["id"]
+        cursus_id = store.find("cursus", key, by_slug=True)["id"]
         enrolled = users_with("cursus_users", "cursus_id", cursus_id)
-        return world.listing("users", key=f"cursus/{cursus_id}/users", keep_factory=enrolled)
+        return store.listing("users", key=f"cursus/{cursus_id}/users", keep_factory=enrolled)
 
     def campus_users_of(key: str) -> Listing:
-        campus_id = world.find("campus", key)["id"]
+        campus_id = store.find("campus", key)["id"]
         members = users_with("campus_users", "campus_id", campus_id)
-        return world.listing("users", key=f"campus/{campus_id}/users", keep_factory=members)
+        return store.listing("users", key=f"campus/{campus_id}/users", keep_factory=members)
 
     def project_projects_users(key: str) -> Listing:
-        project_id = world.find("projects", key, by_slug=True)["id"]
-        return world.listing(
+        project_id = store.find("projects", key, by_slug=True)["id"]
+        return store.listing(
             "projects_users",
             lambda r: r["project_id"] == project_id,
             key=f"projects/{project_id}/pu",
         )
 
     def coalition_members(key: str) -> Listing:
-        coalition_id = world.find("coalitions", key)["id"]
-        return world.listing(
+        coalition_id = store.find("coalitions", key)["id"]
+        return store.listing(
             "coalitions_users",
             lambda r: r["coalition_id"] == coalition_id,
             key=f"co/{coalition_id}",
         )
 
     def user(key: str) -> dict:
-        return render.full_user(world, world.find("users", key, by_login=True))
+        return render.full_user(store, store.find("users", key, by_login=True))
 
     def me() -> dict:
-        from intra_simulator.world import NotFound
-
         raise NotFound("/v2/me has no user with an application token")
 
     routes: list[tuple[str, Callable]] = [

@@ -34,7 +34,8 @@ from intra_simulator.oauth import (
 )
 from intra_simulator.query import QueryError, beyond_int4, pagination_headers, parse_page
 from intra_simulator.ratelimit import RateLimiter
-from intra_simulator.world import Listing, NotFound, World, encode
+from intra_simulator.store import Listing, NotFound, encode
+from intra_simulator.world import World
 
 TOO_MANY = b"429 Too Many Requests (Spam Rate Limit Exceeded)"
 BAD_GATEWAY = (
@@ -279,7 +280,7 @@ class Handler(BaseHTTPRequestHandler):
             error = refused(rule.param)
             return json_reply(error.status, error.body, headers)
         try:
-            with sim.world.lock:
+            with sim.world.store.lock:
                 reply = self._resource(url, params, headers, rule)
         except NotFound:
             return json_reply(404, {}, headers)
@@ -299,35 +300,36 @@ class Handler(BaseHTTPRequestHandler):
         self, url, params: dict[str, str], headers: dict, rule: FaultRule | None
     ) -> Reply:
         world = self.sim.world
+        store = world.store
         found = world.resolve(url.path)
         if not isinstance(found, Listing):
             return json_reply(200, found, headers)
         collection = found.collection
-        matched = world.select(found, params)
+        matched = store.select(found, params)
         page = parse_page(params)
         window = page.slice(len(matched))
         if rule is not None and rule.kind in ("delete", "touch") and matched[window]:
             if rule.kind == "delete":
                 # records this client was served on earlier pages disappear from the API
                 first_id = matched[window][0]["id"]
-                everything = world.select(
+                everything = store.select(
                     found, {k: v for k, v in params.items() if k != "range[id]"}
                 )
                 served = [r for r in everything if r["id"] < first_id] or matched[: window.start]
                 for record in served[: rule.rows]:
-                    world.delete(collection.name, record["id"])
+                    store.delete(collection.name, record["id"])
             else:
                 # records not served yet change now (and leave any updated_at window)
                 for record in matched[window.stop : window.stop + rule.rows]:
-                    world.update(collection.name, record["id"], {})
-            matched = world.select(world.resolve(url.path), params)
+                    store.update(collection.name, record["id"], {})
+            matched = store.select(world.resolve(url.path), params)
             window = page.slice(len(matched))
         rows = matched[window]
         if rule is not None and rule.kind == "heavy" and len(rows) > rule.rows:
             return Reply(504, GATEWAY_TIMEOUT, headers, content_type="text/html", delay=rule.delay)
         if rule is not None and rule.kind == "duplicate" and rows:
             # repeat the last records of the previous page (what an unstable order does)
-            everything = world.select(found, {k: v for k, v in params.items() if k != "range[id]"})
+            everything = store.select(found, {k: v for k, v in params.items() if k != "range[id]"})
             before = [r for r in everything if r["id"] < rows[0]["id"]] or matched[: window.start]
             rows = before[-rule.rows :] + rows
         body = b"[" + b",".join(collection.encode(r) for r in rows) + b"]"
@@ -339,6 +341,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _admin(self, method: str, path: str, body: bytes) -> Reply:
         sim = self.sim
+        store = sim.world.store
         try:
             payload = json.loads(body) if body else {}
         except ValueError:
@@ -374,35 +377,33 @@ class Handler(BaseHTTPRequestHandler):
                 sim.faults.set([])
                 return json_reply(200, {"faults": []})
             if route == ("GET", "/_sim/silent"):
-                return json_reply(
-                    200, {name: sorted(ids) for name, ids in sim.world.silent.items()}
-                )
+                return json_reply(200, {name: sorted(ids) for name, ids in store.silent.items()})
             if route == ("DELETE", "/_sim/silent"):
-                sim.world.silent.clear()
+                store.silent.clear()
                 return json_reply(200, {"ok": True})
             if route == ("POST", "/_sim/revoke"):
                 return json_reply(200, {"revoked": sim.tokens.revoke_all()})
             if route == ("PUT", "/_sim/config"):
                 return json_reply(200, self._configure(payload))
             if route == ("POST", "/_sim/update"):
-                record = sim.world.update(
+                record = store.update(
                     payload["collection"],
                     int(payload["id"]),
                     payload.get("values", {}),
                     bool(payload.get("touch", True)),
                 )
-                return json_reply(200, sim.world.collections[payload["collection"]].render(record))
+                return json_reply(200, store.collections[payload["collection"]].render(record))
             if route == ("POST", "/_sim/admit"):
                 return json_reply(200, sim.world.admit(payload.get("user_id")))
             if route == ("POST", "/_sim/delete"):
-                sim.world.delete(payload["collection"], int(payload["id"]))
+                store.delete(payload["collection"], int(payload["id"]))
                 return json_reply(200, {"ok": True})
             if method == "GET" and path.startswith("/_sim/dump/"):
                 name = path.rsplit("/", 1)[1]
-                if name not in sim.world.collections:
+                if name not in store.collections:
                     return json_reply(404, {"error": f"no collection {name}"})
-                with sim.world.lock:
-                    return json_reply(200, sim.world.dump(name))
+                with store.lock:
+                    return json_reply(200, store.dump(name))
         except (KeyError, ValueError, TypeError) as error:
             return json_reply(400, {"error": f"{type(error).__name__}: {error}"})
         return json_reply(404, {"error": f"no admin route {method} {path}"})

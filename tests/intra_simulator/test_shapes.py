@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from intra_simulator.generate import build_dataset
+from intra_simulator.population import build_population
 from intra_simulator.world import Clock, World
 
 SAMPLES = Path(__file__).parent.parent / "fixtures" / "intra_samples"
@@ -78,7 +79,7 @@ def test_simulated_objects_have_the_shape_of_real_ones(
     world: World, collection: str, pattern: str
 ) -> None:
     real = signature(load_samples(pattern))
-    simulated = signature(world.dump(collection))
+    simulated = signature(world.store.dump(collection))
 
     assert set(simulated) == set(real), "paths differ from the real payloads"
     for path, types in simulated.items():
@@ -89,7 +90,7 @@ def test_simulated_objects_have_the_shape_of_real_ones(
 def test_blocs_nest_full_coalitions(world: World) -> None:
     """No bloc sample exists; intra-api.md §5 documents the shape."""
     coalition_shape = signature(load_samples("coalitions_sample.json"), "coalitions[]")
-    blocs = signature(world.dump("blocs"))
+    blocs = signature(world.store.dump("blocs"))
     expected_top = {
         "id",
         "campus_id",
@@ -108,13 +109,13 @@ def test_blocs_nest_full_coalitions(world: World) -> None:
 
 
 def test_timestamps_look_like_the_api(world: World) -> None:
-    stamps = [p["updated_at"] for p in world.dump("projects")]
+    stamps = [p["updated_at"] for p in world.store.dump("projects")]
     assert all(len(s) == 24 and s.endswith("Z") and s[19] == "." for s in stamps)
 
 
 def test_quirks_are_present(world: World) -> None:
-    projects = [p for p in world.dump("projects") if any(c["id"] == 21 for c in p["cursus"])]
-    campuses = world.dump("campus")
+    projects = [p for p in world.store.dump("projects") if any(c["id"] == 21 for c in p["cursus"])]
+    campuses = world.store.dump("campus")
     kept = {c["id"] for c in campuses if c["active"] and c["public"]}
     names = {c["name"] for c in campuses}
 
@@ -126,16 +127,16 @@ def test_quirks_are_present(world: World) -> None:
     assert any(not c["active"] for c in campuses) and any(
         c["active"] and not c["public"] for c in campuses
     )
-    achievement_names = {n for a in world.dump("achievements") for n in a["campus"]}
+    achievement_names = {n for a in world.store.dump("achievements") for n in a["campus"]}
     assert any(n != n.strip() for n in achievement_names), "names with trailing spaces"
     assert achievement_names - names - {n + " " for n in names}, "names matching no campus"
-    slugs = [c["slug"] for c in world.dump("coalitions")]
+    slugs = [c["slug"] for c in world.store.dump("coalitions")]
     assert slugs.count("analysts") == 2
-    colors = [c["color"] for c in world.dump("coalitions")]
+    colors = [c["color"] for c in world.store.dump("coalitions")]
     assert any(not c.startswith("#") for c in colors)
-    assert 55 <= len(campuses) <= 80 and len(world.dump("cursus")) == 76
-    assert 1000 <= len(world.dump("achievements")) <= 1300
-    assert 300 <= len(world.dump("coalitions")) <= 400
+    assert 55 <= len(campuses) <= 80 and len(world.store.dump("cursus")) == 76
+    assert 1000 <= len(world.store.dump("achievements")) <= 1300
+    assert 300 <= len(world.store.dump("coalitions")) <= 400
 
 
 # Objects without a real sample: the shapes documented in intra-api.md §5.
@@ -232,25 +233,23 @@ TEAM = {
 
 @pytest.fixture(scope="module")
 def populated() -> World:
-    from intra_simulator.population import build_population
-
     data = build_dataset("small", seed=42)
-    population, _ = build_population(data, 42, "small")
-    return World(data, Clock(), population=population)
+    _, builder = build_population(data, 42, "small")
+    return World(data, Clock(), builder=builder)
 
 
 @pytest.mark.parametrize("collection", sorted(DOCUMENTED))
 def test_live_objects_have_the_documented_keys(populated: World, collection: str) -> None:
-    objects = populated.dump(collection)
+    objects = populated.store.dump(collection)
     assert objects
     assert all(set(obj) == DOCUMENTED[collection] for obj in objects)
 
 
 def test_live_objects_nest_and_type_like_the_api(populated: World) -> None:
-    cursus_user = populated.dump("cursus_users")[0]
+    cursus_user = populated.store.dump("cursus_users")[0]
     assert set(cursus_user["user"]) == LIGHT_USER and isinstance(cursus_user["level"], float)
     assert set(cursus_user["cursus"]) == {"id", "created_at", "name", "slug", "kind"}
-    projects_users = populated.dump("projects_users")
+    projects_users = populated.store.dump("projects_users")
     assert {type(p["validated?"]) for p in projects_users} == {bool, type(None)}, (
         "tri-state validated?"
     )
@@ -259,10 +258,10 @@ def test_live_objects_nest_and_type_like_the_api(populated: World) -> None:
     ), "marks above 100 and null"
     assert set(projects_users[0]["project"]) == {"id", "name", "slug", "parent_id"}
     assert set(projects_users[0]["teams"][0]) == TEAM
-    users = populated.dump("users")
+    users = populated.store.dump("users")
     assert {u["kind"] for u in users} == {"student", "admin", "external"}
     assert any(u["login"].startswith("3b3-") for u in users), "anonymized users"
     assert any(u["alumni?"] for u in users)
     assert all(u["anonymize_date"][-6] in "+-" for u in users), "campus-local offsets"
-    full = populated.collections["users"].render  # light in listings; /v2/users/:id is fuller
-    assert set(full(populated.collections["users"].rows[users[0]["id"]])) == LIGHT_USER
+    full = populated.store.collections["users"].render  # light in listings; /v2/users/:id is fuller
+    assert set(full(populated.store.collections["users"].rows[users[0]["id"]])) == LIGHT_USER
