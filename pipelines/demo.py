@@ -96,9 +96,3 @@ def main(data_dir: Path = DEMO_DATA_DIR) -> int:
         code = elt.main(["--data-dir", str(data_dir)])
     print("\n".join(next_steps(data_dir)))
     return code
-
-
-if __name__ == "__main__":
-    from pipelines import cli
-
-    sys.exit(cli.main(["demo", *sys.argv[1:]]))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from pipelines.database import DatabaseError, resolve_database
@@ -57,9 +56,3 @@ def main(data_dir: Path) -> int:
         ).returncode
     except KeyboardInterrupt:
         return 0
-
-
-if __name__ == "__main__":
-    from pipelines import cli
-
-    sys.exit(cli.main(["docs", *sys.argv[1:]]))
