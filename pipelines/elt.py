@@ -276,6 +276,8 @@ class Run:
             say(f"ERROR database: {error}")
             return EXIT_CONFIG
         mode = "reconcile" if self.args.full else "incremental"
+        if self.newest_load_id(database) is None:  # nothing loaded yet: it reads everything
+            mode = "backfill"
         run_id = ledger.start(database, mode)
         try:
             outcome = self.run(database, mode, started)
@@ -302,9 +304,7 @@ class Run:
         source, api, cursus_id = self.connect_api(outcome)
         if api is None:
             return self.end(outcome, database, started)
-        # The first run, with nothing loaded yet, reads everything: say so.
-        kind = "backfill" if self.newest_load_id(database) is None else mode
-        say(f"start: {kind} run, cursus {cursus_id}, API {api.base_url}, {database.describe()}")
+        say(f"start: {mode} run, cursus {cursus_id}, API {api.base_url}, {database.describe()}")
 
         pipeline = dlt.pipeline(
             pipeline_name=PIPELINE_NAME,

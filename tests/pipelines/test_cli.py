@@ -74,6 +74,10 @@ def test_a_normal_run_exits_0_logs_to_its_data_dir_and_calls_the_first_one_a_bac
     second = intra_elt(elt, "run", *CHEAP)
     assert second.returncode == 0, second.stdout + second.stderr
     assert " start: incremental run, cursus 21" in second.stdout
+    assert elt.query("select mode from elt.runs order by run_id") == [
+        ("backfill",),
+        ("incremental",),
+    ], "the ledger says which run was the backfill"
 
     log = (elt.data_dir / "logs" / "elt.log").read_text()
     assert log.count("--- run started ") == 2
