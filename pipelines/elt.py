@@ -7,7 +7,8 @@
    per resource: reference snapshots first (they define the kept scope), then the live
    resources, incrementally (``--full``: re-read in full, deleting what the API dropped).
    A resource that fails leaves its table exactly as it was while the others still land.
-4. Erase the personal fields of anonymized users in ``raw`` (``privacy``).
+4. Index the raw tables (``raw_indexes``), then erase the personal fields of anonymized
+   users in ``raw`` (``privacy``).
 5. ``dbt build``: models and their tests (``--full-refresh`` after a reconciliation); an
    error-severity test failure fails the run.
 6. Print API calls per resource against the minimum, rows, seconds per stage.
@@ -66,6 +67,7 @@ from pipelines.preflight import (
 from pipelines.privacy import erase_anonymized
 from pipelines.progress import ProgressHandler
 from pipelines.publish import discard_build, publish
+from pipelines.raw_indexes import create_raw_indexes
 from pipelines.report import table
 from pipelines.run_lock import AlreadyRunning, RunLock
 from pipelines.stages import StageClock
@@ -326,6 +328,7 @@ class Run:
             say("nothing more is extracted and dbt does not run: the marts stay as they were")
         else:
             as_of = api.server_now()
+            create_raw_indexes(database)  # what the erasure and dbt's incremental reads use
             erased = erase_anonymized(database, as_of)
             if erased:
                 say(

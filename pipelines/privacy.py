@@ -42,32 +42,9 @@ ANONYMIZED_IDS = """
     where login like '3b3-%%' or anonymize_date < %(as_of)s
 """
 
-# Indexes that keep the erasure cheap on millions of rows (it only touches the rows of
-# anonymized users and of their teams).
-INDEXES = (
-    (
-        "cursus_users",
-        "create index if not exists cursus_users_user_id"
-        " on raw.cursus_users (((\"user\" ->> 'id')::bigint))",
-    ),
-    (
-        "projects_users",
-        "create index if not exists projects_users_user_id"
-        " on raw.projects_users (((\"user\" ->> 'id')::bigint))",
-    ),
-    (
-        "projects_users",
-        "create index if not exists projects_users_team_id on raw.projects_users (current_team_id)",
-    ),
-    (
-        "achievements_users",
-        "create index if not exists achievements_users_user_id on raw.achievements_users (user_id)",
-    ),
-)
-
 # Where a user's login may have been copied: (table, id expression, login expression).
-# The id expressions match the indexes above, so each lookup reads only the rows of
-# anonymized users instead of scanning millions of rows.
+# The id expressions match the user-id indexes of raw_indexes (created by the ELT before the
+# erasure), so each lookup reads only the rows of anonymized users instead of millions.
 LOGIN_COPIES = (
     ("users", "t.id", "t.login"),
     ("cursus_users", """(t."user" ->> 'id')::bigint""", """t."user" ->> 'login'"""),
@@ -155,9 +132,6 @@ def erase_anonymized(database: Database, as_of: datetime) -> dict[str, int]:
         loaded = {row[0] for row in cursor.fetchall()}
         if "users" not in loaded:
             return changed  # who is anonymized is known from raw.users only
-        for table, statement in INDEXES:
-            if table in loaded:
-                cursor.execute(statement)
         cursor.execute(ANONYMIZED_IDS, {"as_of": as_of})
         for statement in old_logins(loaded):
             cursor.execute(statement)

@@ -1,33 +1,87 @@
 {#
-    Helpers of the incremental live marts (users, cursus_users, projects_users,
-    achievements_users, coalitions_users).
+    The incremental live marts (users, cursus_users, projects_users,
+    achievements_users) are built by one macro, live_mart_batch: each model is a
+    CTE `batch` from it, the join to its reference mart, and its columns.
+    Documented in macros/_macros.yml.
 
-    Every row of those marts records in `_processed_load_id` the newest dlt load that existed
-    when the row was written; the largest value in a mart is therefore the last load it has
-    processed, and the next run only reads rows from newer loads (dlt load ids are Unix
-    timestamps as text, of equal integer width, so text order is time order). Each live mart
-    has an index on `_processed_load_id`, which makes that maximum a lookup instead of a scan
-    of the whole table.
+    Every row of those marts records in `_processed_load_id` the newest dlt load
+    that existed when the row was written (current_load_id); the largest value
+    in a mart is therefore the last load it has processed (processed_load_id),
+    and the next run only reads rows of newer loads (dlt load ids are Unix
+    timestamps as text, of equal integer width, so text order is time order).
+    The `_processed_load_id` index of each live mart makes that maximum a lookup,
+    and the ELT indexes the raw tables on load and user id
+    (pipelines/raw_indexes.py), so the batch reads only what it needs.
 #}
 
-{% macro current_load_id() -%}
-    (
-        select max(load_id)
-        from {{ source('intra', '_dlt_loads') }}
-        where status = 0
-    )
+{% macro live_mart_batch(
+    staging_model, unique_key, reference=none, newly_true=none
+) -%}
+    {%- set hooks = [] -%}
+    {%- if reference -%}
+        {%- do hooks.append(
+            "{{ live_mart_delete_rows_outside('"
+            ~ reference[0] ~ "', '" ~ reference[1] ~ "') }}"
+        ) -%}
+    {%- endif -%}
+    {{- config(
+        materialized='incremental',
+        unique_key=unique_key,
+        incremental_strategy='delete+insert',
+        indexes=[{'columns': [unique_key], 'unique': True}]
+        + ([{'columns': ['user_id']}] if unique_key != 'user_id' else [])
+        + [{'columns': ['_processed_load_id']}],
+        pre_hook="{{ live_mart_delete_users_out_of_scope() }}",
+        post_hook=hooks,
+    ) -}}
+
+with
+
+in_scope as (
+
+    select * from {{ ref('int_users__scope') }}
+    where is_in_scope
+
+),
+
+-- The staging view is read once per branch rather than through a CTE:
+-- PostgreSQL then reads only the new loads, through the raw indexes.
+changed as (
+
+    select live_rows.*
+    from {{ ref(staging_model) }} as live_rows
+    {% if is_incremental() %}
+        where live_rows.load_id > {{ processed_load_id() }}
+        union
+        select live_rows.*
+        from {{ ref(staging_model) }} as live_rows
+        inner join in_scope
+            on live_rows.user_id = in_scope.user_id
+        where in_scope.scope_changed_load_id > {{ processed_load_id() }}
+    {% endif %}
+    {% if is_incremental() and newly_true %}
+        union
+        select live_rows.*
+        from {{ ref(staging_model) }} as live_rows
+        inner join {{ this }} as published
+            on live_rows.{{ unique_key }} = published.{{ unique_key }}
+        where
+            live_rows.{{ newly_true }}
+            and not published.{{ newly_true }}
+    {% endif %}
+
+)
+
+select
+    changed.*,
+    in_scope.primary_campus_id
+from changed
+inner join in_scope
+    on changed.user_id = in_scope.user_id
 {%- endmacro %}
 
-{% macro processed_load_id() -%}
-    (select coalesce(max(_processed_load_id), '') from {{ this }})
-{%- endmacro %}
-
-{#
-    Pre-hook: remove the rows of users who left the student population since the last run
-    (became alumni, moved to a dropped campus, left the cursus...). Their rows did not change,
-    so no new load brings them; the scope model says who left and when.
-#}
-{% macro delete_rows_of_users_out_of_scope() -%}
+{# Pre-hook of live_mart_batch. #}
+{% macro live_mart_delete_users_out_of_scope() -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
         where user_id in (
@@ -42,38 +96,20 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#
-    on-run-start: indexes on each live raw table, so an incremental run reads only what it
-    needs: the load id (rows of new loads) and the user id (all rows of the few users whose
-    scope changed). dlt creates neither; creating them again is a no-op.
-#}
-{% macro create_raw_load_indexes() -%}
-    {%- set user_id = {
-        'users': 'id',
-        'cursus_users': '(("user" ->> \'id\')::bigint)',
-        'campus_users': 'user_id',
-        'projects_users': '(("user" ->> \'id\')::bigint)',
-        'achievements_users': 'user_id',
-        'coalitions_users': 'user_id',
-    } -%}
-    {%- for table, user_column in user_id.items() %}
-    do $$ begin
-        if to_regclass('raw.{{ table }}') is not null then
-            create index if not exists {{ table }}_dlt_load_id
-                on raw.{{ table }} (_dlt_load_id);
-            create index if not exists {{ table }}_user_id
-                on raw.{{ table }} ({{ user_column }});
-        end if;
-    end $$;
-    {%- endfor %}
-{%- endmacro %}
-
-{#
-    Post-hook: remove rows pointing at a project, achievement or coalition that has just left
-    its (reference) mart, so foreign keys keep resolving. Rows never point outside the kept
-    set: the rules filter them, they are not left to fail a test.
-#}
-{% macro delete_rows_outside(column, model) -%}
+{# Post-hook of live_mart_batch. #}
+{% macro live_mart_delete_rows_outside(column, model) -%}
     delete from {{ this }}
     where {{ column }} not in (select {{ column }} from {{ ref(model) }})
+{%- endmacro %}
+
+{% macro current_load_id() -%}
+    (
+        select max(load_id)
+        from {{ ref('stg_intra__dlt_loads') }}
+        where status = 0
+    )
+{%- endmacro %}
+
+{% macro processed_load_id() -%}
+    (select coalesce(max(_processed_load_id), '') from {{ this }})
 {%- endmacro %}

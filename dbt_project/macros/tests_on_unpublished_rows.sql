@@ -3,12 +3,14 @@
     yet, so an hourly build costs what changed, not what exists.
 
     A test opts in with a `where` config naming the load column of its table and the
-    placeholder `__published_load_id__`, e.g. `where: "load_id > __published_load_id__"`.
+    placeholder `__published_load_id__`, e.g. `where: "load_id > __published_load_id__"`:
+    set once for the live marts' folder (dbt_project.yml), and once per file, as a YAML
+    anchor, for the live staging models and raw tables.
     dbt renders `where` at parse time, without access to the database, so the placeholder
     is replaced here, at run time (dbt's documented way: overriding get_where_subquery).
 
     It becomes the newest dlt load that a published build had processed (the ELT records it
-    in elt.runs when it publishes) when the environment variable INTRA_TEST_ROWS is
+    in its ledger, the source elt.runs, when it publishes) when the environment variable INTRA_TEST_ROWS is
     `unpublished`: the hourly ELT sets it. Otherwise (`make elt-full`, a `dbt test` by hand)
     it becomes '' and every row is tested. Rows of earlier loads were tested when they were
     published; a live mart row rewritten by this build carries this build's
@@ -31,7 +33,11 @@
 
 {% macro published_load_id() -%}
     {%- if env_var('INTRA_TEST_ROWS', 'all') == 'unpublished' -%}
-        (select coalesce(max(published_load_id), '') from elt.runs where published)
+        (
+            select coalesce(max(published_load_id), '')
+            from {{ source('elt', 'runs') }}
+            where published
+        )
     {%- else -%}
         ''
     {%- endif -%}

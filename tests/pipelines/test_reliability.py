@@ -268,10 +268,10 @@ def test_an_hourly_run_tests_the_live_rows_it_brings(make_elt) -> None:
         assert "FAIL accepted_values_projects_users_status" in failed.stdout
         assert "NOT published" in failed.stdout
         assert elt.table("marts.projects_users") == published
-        assert "from elt.runs where published" in status_test_sql(elt), "scoped"
+        assert '"elt"."runs"' in status_test_sql(elt), "scoped"
         full = elt.run("--full")
         assert full.returncode == 1, "the full run tests every row and finds it again"
-        assert "from elt.runs where published" not in status_test_sql(elt), "every row"
+        assert '"elt"."runs"' not in status_test_sql(elt), "every row"
 
 
 def status_test_sql(elt) -> str:

@@ -1,0 +1,51 @@
+"""The indexes on dlt's raw tables that the dbt models and the privacy erasure rely on.
+
+dlt creates the tables of schema ``raw`` (it owns them) but no index beyond its own keys, so
+the pipeline adds these after the loads, before the erasure and ``dbt build``:
+
+- the load id of every live table: an hourly dbt build reads only the rows of new loads;
+- the user id of every live table: dbt rereads every row of the few users whose scope
+  changed, and the erasure finds the rows of anonymized users;
+- the team of a project registration: the erasure rewrites the teams of anonymized users.
+
+Creating an index that exists is a no-op; a table not loaded yet is skipped (a first
+backfill cut short).
+"""
+
+from __future__ import annotations
+
+from pipelines.database import Database
+
+NESTED_USER_ID = """(("user" ->> 'id')::bigint)"""
+
+# live table -> how its rows name their user
+USER_ID = {
+    "users": "id",
+    "cursus_users": NESTED_USER_ID,
+    "campus_users": "user_id",
+    "projects_users": NESTED_USER_ID,
+    "achievements_users": "user_id",
+    "coalitions_users": "user_id",
+}
+
+# (table, index name, indexed columns or expression)
+INDEXES = (
+    *((table, f"{table}_dlt_load_id", "_dlt_load_id") for table in USER_ID),
+    *((table, f"{table}_user_id", user_id) for table, user_id in USER_ID.items()),
+    ("projects_users", "projects_users_team_id", "current_team_id"),
+)
+
+
+def create_raw_indexes(database: Database) -> None:
+    """Create, in one transaction, the indexes of the raw tables that exist."""
+    with database.connect() as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "select table_name from information_schema.tables "
+            "where table_schema = 'raw' and table_name = any(%s)",
+            (list(USER_ID),),
+        )
+        loaded = {row[0] for row in cursor.fetchall()}
+        for table, name, indexed in INDEXES:
+            if table in loaded:
+                cursor.execute(f"create index if not exists {name} on raw.{table} ({indexed})")
+        connection.commit()
