@@ -7,8 +7,9 @@ become alumni or change campus; users whose ``anonymize_date`` passes get anonym
 edit a project now and then. Pisciners are admitted to the cursus: they get a cursus_user and
 a first project, but their user object does not change (its ``updated_at`` stays put).
 
-Some changes do not move ``updated_at`` (intra-api.md quirks 6 and 7), so an incremental
-client cannot see them; they are logged in ``store.silent`` for test oracles:
+Some changes do not move ``updated_at`` (docs/intra-api.md, changes that do not move
+updated_at), so an incremental client cannot see them; they are logged in ``store.silent`` for
+test oracles:
 
 - a team waiting for correction that gives up moves to ``finished`` silently;
 - unregistering from an ``in_progress`` project deletes the projects_user;

@@ -5,13 +5,14 @@ Records are stored in API shape, with nested copies of other objects kept as ids
 ``projects_user`` stores ``user_id``; the light user is embedded when it is served, as the real
 API embeds the user's *current* state).
 
-Populations follow the real network (intra-api.md §5, reference-system.md §8): per kept
-campus mostly non-alumni 42cursus students, plus alumni, pisciners (C Piscine only), staff
-(``kind`` admin), externals and a few anonymized users (``3b3-<id>``); students also at dropped
-campuses. At ``network`` scale that is about 40,000 non-alumni cursus-21 students at kept
-campuses with about 30 projects_users each.
+Populations follow the real network's make-up and sizes: per kept campus mostly non-alumni
+42cursus students, plus alumni, pisciners (C Piscine only), staff (``kind`` admin), externals
+and a few anonymized users (``3b3-<id>``); students also at dropped campuses. At ``network``
+scale that is about 40,000 non-alumni cursus-21 students at kept campuses with about 30
+projects_users each.
 
-Two behaviours of the real API that clients must not take for granted:
+Two behaviours of the real API that clients must not take for granted (docs/intra-api.md,
+students without a primary campus, stale coalition ranks):
 
 - a few students have campus_users rows but none marked primary (the intra's own clients fall
   back to a default campus for them), ``PopulationScale.no_primary_share``;
@@ -108,7 +109,8 @@ def local_midnight(moment: datetime, time_zone: str) -> str:
 
 
 def anonymize(user: dict) -> None:
-    """What the intra does to a user whose data retention ended (intra-api.md quirk 2)."""
+    """What the intra does to a user whose data retention ended (docs/intra-api.md,
+    anonymization)."""
     uid = user["id"]
     user.update(
         email=f"3b3-{uid}@student.42.fr",
@@ -217,7 +219,7 @@ class PopulationBuilder:
                 self.population.coalitions_users.append(
                     self.coalitions_user(user, coalition, joined)
                 )
-                if rng.random() < 0.01:  # quirk 5: a user twice in the same coalition
+                if rng.random() < 0.01:  # the API has users twice in the same coalition
                     self.population.coalitions_users.append(
                         self.coalitions_user(user, coalition, joined)
                     )

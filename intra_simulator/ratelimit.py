@@ -28,7 +28,6 @@ class RateLimiter:
     per_hour: int = 1200
     _calls: dict[int, deque] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    refused: int = 0
 
     def admit(self, app_id: int, now: float) -> Decision:
         """Count the request if the limits allow it; say what to answer either way."""
@@ -47,7 +46,6 @@ class RateLimiter:
             over_hour = self.per_hour and len(calls) >= self.per_hour
             over_second = self.per_second and last_second >= self.per_second
             if over_hour or over_second:
-                self.refused += 1
                 retry = 1
                 if over_hour:
                     retry = max(1, math.ceil(calls[len(calls) - self.per_hour] + 3600 - now))

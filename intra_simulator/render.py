@@ -1,7 +1,8 @@
 """How each stored record is rendered as the API's JSON object.
 
 Key order and nesting follow the real payloads (tests/fixtures/intra_samples) and, for the
-objects without a sample, intra-api.md §5. Nested copies of other objects are built from the
+objects without a sample, the shapes public clients describe (docs/intra-api.md, object shapes
+without a real sample). Nested copies of other objects are built from the
 current state of those objects, as the real API embeds them.
 """
 
@@ -73,7 +74,7 @@ def light_user(store: Store, user: dict) -> dict:
 
 
 def full_user(store: Store, user: dict) -> dict:
-    """``/v2/users/:id``: the light user plus the user's own lists (intra-api.md §5)."""
+    """``/v2/users/:id``: the light user plus the user's own lists."""
     uid = user["id"]
     body = light_user(store, user)
     mine = store.owned_by(uid)

@@ -101,7 +101,7 @@ def fill(store: Store, data: Dataset, population: Population) -> None:
         "projects_users",
         population.projects_users,
         render.projects_user,
-        # quirk 8: the API accepts filter[cursus] on projects_users and ignores it
+        # the API accepts filter[cursus] on projects_users and ignores it
         custom={"campus": at_campus, "cursus": lambda r, v: True},
         **live,
     )

@@ -260,7 +260,7 @@ class Run:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.data_dir: Path = args.data_dir
-        self.progress = ProgressHandler()
+        self.progress = ProgressHandler(warn=say)
         self.clock = StageClock()
         progress_log = logging.getLogger("intra.progress")
         progress_log.addHandler(self.progress)

@@ -8,7 +8,8 @@ from ``X-Total``, records, allowed call rate). This handler turns them into:
 - elsewhere (cron, CI, a log file): a plain line at the first page, then at most one line per
   ``every_seconds``, so a 400-page backfill writes a readable handful of lines.
 
-It also remembers, per resource, the last page and record counts for the run summary.
+Warnings on the same logger (an application secret about to expire) go to ``warn``, one line
+each: the run passes the function that prints its own lines, so they reach its log too.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 
@@ -27,26 +29,31 @@ def eta(pages_left: int, rate: float) -> str:
 
 
 class ProgressHandler(logging.Handler):
-    def __init__(self, stream: TextIO | None = None, every_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        every_seconds: float = 30.0,
+        warn: Callable[[str], None] | None = None,
+    ) -> None:
         super().__init__(level=logging.INFO)
         self.stream = stream or sys.stdout
+        self.warn = warn
         self.live = self.stream.isatty()
         self.every_seconds = every_seconds
-        self.pages: dict[str, dict] = {}
         self._last_line: dict[str, float] = {}
         self._started: dict[str, tuple[float, int]] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
         resource = getattr(record, "resource", None)
         if resource is None:
+            if record.levelno >= logging.WARNING:
+                self.clear()
+                line = f"WARNING {record.getMessage()}"
+                if self.warn is not None:
+                    self.warn(line)
+                else:
+                    self.stream.write(f"{line}\n")
             return
-        info = {
-            "page": record.page,
-            "pages": record.pages,
-            "records": record.records,
-            "total": record.total,
-        }
-        self.pages[resource] = info
         pages = record.pages or record.page
         now = time.monotonic()
         started = self._started.setdefault(resource, (now, record.page))
@@ -73,6 +80,3 @@ class ProgressHandler(logging.Handler):
         if self.live:
             self.stream.write("\r\x1b[2K")
             self.stream.flush()
-
-    def pages_of(self, resource: str) -> int:
-        return self.pages.get(resource, {}).get("page", 0)

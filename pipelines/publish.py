@@ -21,14 +21,6 @@ BUILD = "marts__build"
 SWAP = "marts__previous"
 
 
-def schemas(database: Database) -> set[str]:
-    with database.connect() as connection, connection.cursor() as cursor:
-        cursor.execute(
-            "select nspname from pg_namespace where nspname = any(%s)", ([PUBLISHED, BUILD, SWAP],)
-        )
-        return {row[0] for row in cursor.fetchall()}
-
-
 def publish(database: Database) -> None:
     """Swap the tested build into place, atomically."""
     with database.connect() as connection, connection.cursor() as cursor:

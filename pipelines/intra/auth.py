@@ -15,13 +15,19 @@ dlt's class obtains a token and renews it when its own clock says it expired. Th
   the run with a message naming the settings to fix, and so do 401s that outlast
   ``MAX_REAUTHS`` fresh tokens (the API does not accept this application's tokens); the
   secret itself is never printed.
+- **A warning before the secret expires.** The token response says when the application's
+  secret expires (``secret_valid_until``); once it has, every run stops until someone rotates
+  it on the intra. Within ``SECRET_WARNING_DAYS`` of that date the run prints one warning
+  line, on the ``intra.progress`` logger whose warnings the run prints.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from dlt.common.configuration import configspec
@@ -31,6 +37,10 @@ from requests import PreparedRequest, Response
 REFRESH_MARGIN = 60
 # Fresh tokens one request may ask for after 401s before the 401 is taken as final.
 MAX_REAUTHS = 3
+# A secret expiring within this many days is announced: time enough to rotate it.
+SECRET_WARNING_DAYS = 14
+
+log = logging.getLogger("intra.progress")
 
 
 class InvalidCredentials(Exception):
@@ -42,6 +52,19 @@ CREDENTIALS_HELP = (
     "environment variables SOURCES__INTRA__CLIENT_ID and SOURCES__INTRA__CLIENT_SECRET. "
     "Application secrets expire: check the application's page on the intra and rotate it."
 )
+
+
+def secret_expiry_warning(valid_until: datetime | None, now: datetime) -> str | None:
+    """The warning for a secret that expires soon, or None: an expired secret stops every
+    run, and rotating it takes a person, so they must hear of it in advance."""
+    if valid_until is None or valid_until - now > timedelta(days=SECRET_WARNING_DAYS):
+        return None
+    days = max(0, math.ceil((valid_until - now) / timedelta(days=1)))
+    return (
+        f"credentials: the application's secret expires on {valid_until:%Y-%m-%d %H:%M} UTC "
+        f"(in {'1 day' if days == 1 else f'{days} days'}); after that every run stops with "
+        f"exit 2 until it is rotated. {CREDENTIALS_HELP}"
+    )
 
 
 @configspec
@@ -86,7 +109,12 @@ class IntraOAuth2(OAuth2ClientCredentials):
             self._expires_at = now + max(expires_in - REFRESH_MARGIN, expires_in / 2)
         self.access_token = token
         until = payload.get("secret_valid_until")
-        self.secret_valid_until = datetime.fromtimestamp(until, UTC) if until else None
+        valid_until = datetime.fromtimestamp(until, UTC) if until else None
+        if valid_until != self.secret_valid_until:  # once, not at every token
+            self.secret_valid_until = valid_until
+            warning = secret_expiry_warning(valid_until, datetime.now(UTC))
+            if warning:
+                log.warning(warning)
 
     def _reauth(self, response: Response, **kwargs) -> Response:
         """Response hook: on a 401, get a fresh token and resend the request.

@@ -82,7 +82,6 @@ class IdKeysetPaginator(BasePaginator):
         self.records = 0
         self.expected_total: int | None = None  # X-Total of the first page
         self.left: int | None = None  # records the last X-Total said were left after its page
-        self.duplicates = 0  # records dropped because this scan already had them
 
     @property
     def expected_pages(self) -> int | None:
@@ -130,7 +129,6 @@ class IdKeysetPaginator(BasePaginator):
         for record in data:
             record_id = int(record["id"])
             if record_id in seen or (self.last_id is not None and record_id <= self.last_id):
-                self.duplicates += 1
                 continue
             seen.add(record_id)
             kept.append(record)

@@ -26,10 +26,9 @@ SPACING_MARGIN = 1.02
 
 
 class QuotaExhausted(Exception):
-    """The application's hourly request budget is spent; ``resume_at`` says when to come back."""
+    """The application's hourly request budget is spent; the message says when to come back."""
 
     def __init__(self, resume_at: datetime) -> None:
-        self.resume_at = resume_at
         super().__init__(
             "hourly API quota exhausted; the next run can resume after "
             f"{resume_at.strftime('%Y-%m-%d %H:%M:%S UTC')}"
@@ -62,7 +61,6 @@ class RateLimiter:
         self._next_slot = 0.0
         self._sent: deque[float] = deque()  # our calls in the last hour
         self._server_remaining: int | None = None
-        self.waited = 0.0  # seconds spent waiting for a slot, for reporting
 
     @property
     def interval(self) -> float:
@@ -86,7 +84,6 @@ class RateLimiter:
                 self._server_remaining -= 1
         wait = slot - now
         if wait > 0:
-            self.waited += wait
             self._sleep(wait)
 
     def observe(self, headers: Mapping[str, str]) -> None:
@@ -110,10 +107,3 @@ class RateLimiter:
     def calls_per_second(self) -> float:
         """The rate the limiter currently allows, for ETAs."""
         return 1.0 / self.interval if self.interval else float("inf")
-
-    def hourly_budget_left(self) -> int | None:
-        """Calls left this hour, by the tighter of our count and the server's."""
-        with self._lock:
-            ours = self.per_hour - len(self._sent) if self.per_hour else None
-            candidates = [v for v in (ours, self._server_remaining) if v is not None]
-            return min(candidates) if candidates else None

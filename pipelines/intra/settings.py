@@ -36,7 +36,6 @@ class Endpoint:
     path: str  # relative to /v2, may contain {cursus_id}
     columns: dict[str, str]  # raw column -> dlt data type
     params: dict[str, str] = field(default_factory=dict)  # values may contain {cursus_id}
-    description: str = ""
     # Live endpoints only: a filter narrowing the listing to the kept scope, and which scope
     # ("campuses": active and public campuses; "coalitions": the cursus's coalitions there).
     scope_filter: str | None = None
@@ -55,9 +54,9 @@ class Endpoint:
 TIMESTAMPS = {"created_at": "timestamp", "updated_at": "timestamp"}
 
 REFERENCE_ENDPOINTS: dict[str, Endpoint] = {
+    # Every cursus (76 on the real network); the marts keep the configured one.
     "cursus": Endpoint(
         path="cursus",
-        description="every cursus (76 on the real network); the marts keep the configured one",
         columns={
             "id": "bigint",
             "created_at": "timestamp",
@@ -66,9 +65,9 @@ REFERENCE_ENDPOINTS: dict[str, Endpoint] = {
             "kind": "text",
         },
     ),
+    # Every campus, active or not; the marts keep active and public ones.
     "campus": Endpoint(
         path="campus",
-        description="every campus, active or not; the marts keep active and public ones",
         columns={
             "id": "bigint",
             "name": "text",
@@ -90,9 +89,9 @@ REFERENCE_ENDPOINTS: dict[str, Endpoint] = {
             "endpoint": "json",
         },
     ),
+    # Projects of the cursus, with their campuses and sessions nested.
     "projects": Endpoint(
         path="cursus/{cursus_id}/projects",
-        description="projects of the cursus, with their campuses and sessions nested",
         columns={
             "id": "bigint",
             "name": "text",
@@ -112,9 +111,9 @@ REFERENCE_ENDPOINTS: dict[str, Endpoint] = {
             "project_sessions": "json",
         },
     ),
+    # Every achievement; `campus` lists the names of the campuses offering it.
     "achievements": Endpoint(
         path="achievements",
-        description="every achievement; `campus` lists the names of the campuses offering it",
         columns={
             "id": "bigint",
             "name": "text",
@@ -131,10 +130,10 @@ REFERENCE_ENDPOINTS: dict[str, Endpoint] = {
             "title": "json",
         },
     ),
+    # Coalition blocs of the cursus, one per campus, with their coalitions nested.
     "blocs": Endpoint(
         path="blocs",
         params={"filter[cursus_id]": "{cursus_id}"},
-        description="coalition blocs of the cursus, one per campus, with their coalitions nested",
         columns={
             "id": "bigint",
             "campus_id": "bigint",
@@ -176,15 +175,15 @@ LIGHT_USER_COLUMNS = {
 
 # Live data: read incrementally (updated_at windows), merged on id.
 LIVE_ENDPOINTS: dict[str, Endpoint] = {
+    # Users enrolled in the cursus (light user objects).
     "users": Endpoint(
         path="cursus/{cursus_id}/users",
-        description="users enrolled in the cursus (light user objects)",
         reports_new_users=True,
         columns=LIGHT_USER_COLUMNS,
     ),
+    # Enrolments in the cursus: level, grade, blackhole, with the user nested.
     "cursus_users": Endpoint(
         path="cursus/{cursus_id}/cursus_users",
-        description="enrolments in the cursus: level, grade, blackhole, with the user nested",
         columns={
             "id": "bigint",
             "begin_at": "timestamp",
@@ -200,9 +199,9 @@ LIVE_ENDPOINTS: dict[str, Endpoint] = {
             "cursus": "json",
         },
     ),
+    # Which campus each user belongs to (is_primary marks the main one).
     "campus_users": Endpoint(
         path="campus_users",
-        description="which campus each user belongs to (is_primary marks the main one)",
         scope_filter="filter[campus_id]",
         scope="campuses",
         reports_arrivals=True,
@@ -214,9 +213,9 @@ LIVE_ENDPOINTS: dict[str, Endpoint] = {
             **TIMESTAMPS,
         },
     ),
+    # Project registrations and marks of the users of kept campuses.
     "projects_users": Endpoint(
         path="projects_users",
-        description="project registrations and marks of the users of kept campuses",
         scope_filter="filter[campus]",
         scope="campuses",
         reads_arrivals=True,
@@ -237,9 +236,9 @@ LIVE_ENDPOINTS: dict[str, Endpoint] = {
             "teams": "json",
         },
     ),
+    # Achievements earned, by user.
     "achievements_users": Endpoint(
         path="achievements_users",
-        description="achievements earned, by user",
         columns={
             "id": "bigint",
             "achievement_id": "bigint",
@@ -250,9 +249,9 @@ LIVE_ENDPOINTS: dict[str, Endpoint] = {
             **TIMESTAMPS,
         },
     ),
+    # Coalition memberships with score and rank, for the kept coalitions.
     "coalitions_users": Endpoint(
         path="coalitions_users",
-        description="coalition memberships with score and rank, for the kept coalitions",
         scope_filter="filter[coalition_id]",
         scope="coalitions",
         columns={
@@ -274,7 +273,6 @@ BY_ID_ENDPOINTS: dict[str, Endpoint] = {
     "users_by_id": Endpoint(
         path="cursus/{cursus_id}/users",
         table="users",
-        description="users enrolled in the cursus (raw.cursus_users) that raw.users lacks",
         columns=LIGHT_USER_COLUMNS,
     ),
 }

@@ -79,16 +79,6 @@ class CallStats:
         with self._lock:
             return sum(counts.get(outcome, 0) for counts in self.by_path.values())
 
-    def retried(self) -> int:
-        """Attempts that had to be made again: 429s, 5xx, 401s (re-auth), network errors."""
-        with self._lock:
-            return sum(
-                n
-                for counts in self.by_path.values()
-                for outcome, n in counts.items()
-                if outcome in ("429", "401", "error") or outcome.startswith("5")
-            )
-
 
 def _retry_after(response: Response) -> float | None:
     try:

@@ -31,7 +31,7 @@ TYPE_NAMES = {
 
 # Quirks of the real data that these samples do not show.
 DOCUMENTED_EXTRAS = {
-    # reference-system.md §5: 52 cursus-21 projects have a null slug (and a null difficulty).
+    # About one cursus-21 project in ten has a null slug (docs/intra-api.md, null project slugs).
     ("projects", "slug"): {"null"},
 }
 
@@ -88,7 +88,7 @@ def test_simulated_objects_have_the_shape_of_real_ones(
 
 
 def test_blocs_nest_full_coalitions(world: World) -> None:
-    """No bloc sample exists; intra-api.md §5 documents the shape."""
+    """No bloc sample exists: a bloc nests full coalition objects, as public clients show."""
     coalition_shape = signature(load_samples("coalitions_sample.json"), "coalitions[]")
     blocs = signature(world.store.dump("blocs"))
     expected_top = {
@@ -139,7 +139,7 @@ def test_quirks_are_present(world: World) -> None:
     assert 300 <= len(world.store.dump("coalitions")) <= 400
 
 
-# Objects without a real sample: the shapes documented in intra-api.md §5.
+# Objects without a real sample: the shapes public clients describe (docs/intra-api.md).
 LIGHT_USER = set(
     [
         "id",

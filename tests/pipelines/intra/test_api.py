@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import io
+import logging
+import time
+from datetime import UTC, datetime
+
 import pytest
 from requests import HTTPError
 
 from intra_simulator.control import SimulatorProcess
 from pipelines.intra.api import IntraApi, clean_keys
-from pipelines.intra.auth import MAX_REAUTHS, InvalidCredentials
+from pipelines.intra.auth import CREDENTIALS_HELP, MAX_REAUTHS, InvalidCredentials
+from pipelines.progress import ProgressHandler
 
 
 def test_question_mark_keys_get_clean_names() -> None:
@@ -207,3 +213,35 @@ def test_server_errors_are_retried_with_backoff(sim, monkeypatch) -> None:
         sim.admin.clear_faults()
     assert len(records) == len(sim.admin.dump("cursus"))
     assert api.stats.outcomes("/v2/cursus") == {"502": 2, "200": 1}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("days", "warned"), [(3, True), (60, False)])
+def test_a_secret_expiring_within_two_weeks_is_announced_once(sim, days, warned) -> None:
+    """The token response says when the application's secret expires; within 14 days the
+    run prints one warning naming the date and the settings, never the secret."""
+    lines: list[str] = []
+    stream = io.StringIO()
+    handler = ProgressHandler(stream=stream, warn=lines.append)
+    progress_log = logging.getLogger("intra.progress")
+    progress_log.addHandler(handler)
+    valid_until = int(time.time()) + days * 86400
+    sim.admin.configure(secret_valid_until=valid_until)
+    try:
+        api = api_for(sim)
+        api.obtain_token()
+        api.obtain_token()  # a second token call does not repeat the warning
+        assert [r["id"] for page in api.pages("cursus", "cursus") for r in page]
+    finally:
+        sim.admin.configure(secret_valid_until=None)
+        progress_log.removeHandler(handler)
+    if not warned:
+        assert lines == [] and stream.getvalue() == ""
+        return
+    date = datetime.fromtimestamp(valid_until, UTC).strftime("%Y-%m-%d %H:%M")
+    assert lines == [
+        f"WARNING credentials: the application's secret expires on {date} UTC (in 3 days); "
+        f"after that every run stops with exit 2 until it is rotated. {CREDENTIALS_HELP}"
+    ]
+    assert "SOURCES__INTRA__CLIENT_SECRET" in lines[0]
+    assert sim.client_secret not in lines[0] + stream.getvalue()
