@@ -171,8 +171,16 @@ def sync(
         report.scans.append(scan.kind)
         report.scan_records.append(0)
         seen_now: set[int] = set()
+        # An empty scope (no kept coalition, say) has nothing to read: sent as an empty
+        # filter, which the API ignores, it would read the whole network instead.
+        empty_scope = bool(scope_filter) and not scan.users and not scan.scope
+        pages = (
+            ()
+            if empty_scope
+            else api.pages(name, path, scan.params(scope_filter), after_id=scan.after_id)
+        )
         try:
-            for page in api.pages(name, path, scan.params(scope_filter), after_id=scan.after_id):
+            for page in pages:
                 last_id = page[-1]["id"] if page else scan.after_id
                 if earlier:  # one load must not hold a record twice (the table's key is unique)
                     page = [r for r in page if r["id"] not in earlier]
