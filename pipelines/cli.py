@@ -13,8 +13,10 @@ import argparse
 import warnings
 from pathlib import Path
 
-from pipelines import dbt_by_hand, demo, docs, elt, status
+from pipelines import dbt_by_hand, demo, docs, status
+from pipelines.config import ExitCode
 from pipelines.database import stop_embedded
+from pipelines.run.command import add_data_dir_argument, add_run_arguments, run_locked
 
 EXIT_CODES = (
     "exit codes: 0 ok, 1 failed, 2 configuration or credentials, 3 hourly API quota spent "
@@ -36,22 +38,22 @@ def build_parser() -> argparse.ArgumentParser:
     run = command(
         "run", "the hourly run: extract and load what changed, then dbt build", EXIT_CODES
     )
-    elt.add_run_arguments(run, reconcile=False)
+    add_run_arguments(run, reconcile=False)
     full = command(
         "full",
         "the weekly reconciliation: re-read the live data in full, drop what the API deleted",
         EXIT_CODES,
     )
-    elt.add_run_arguments(full, reconcile=True)
+    add_run_arguments(full, reconcile=True)
     full.set_defaults(full=True)
-    elt.add_data_dir_argument(
+    add_data_dir_argument(
         command(
             "status",
             "last runs, freshness of every mart, the last failure and why",
             "exits 1 when the last run failed or a source is stale, for monitoring",
         )
     )
-    elt.add_data_dir_argument(command("docs", "dbt docs generate, then serve them"))
+    add_data_dir_argument(command("docs", "dbt docs generate, then serve them"))
     demo_command = command(
         "demo", "the whole ELT against the simulator, with its own data directory"
     )
@@ -67,9 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
         "dbt by hand on the ELT's database, e.g. 'intra-elt dbt test' (options of "
         "intra-elt dbt go before the dbt command; the rest is passed to dbt)",
     )
-    elt.add_data_dir_argument(dbt)
+    add_data_dir_argument(dbt)
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, help="the dbt command and options")
-    elt.add_data_dir_argument(command("db-stop", "stop the embedded PostgreSQL"))
+    add_data_dir_argument(command("db-stop", "stop the embedded PostgreSQL"))
     return parser
 
 
@@ -78,13 +80,13 @@ def db_stop(data_dir: Path) -> int:
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
         stopped = "stopped" if stop_embedded(data_dir) else "not running"
     print(f"embedded PostgreSQL under {data_dir / 'postgres'}: {stopped}")
-    return elt.EXIT_OK
+    return ExitCode.OK
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in ("run", "full"):
-        return elt.run_locked(args)
+        return run_locked(args)
     if args.command == "status":
         return status.main(args.data_dir)
     if args.command == "docs":

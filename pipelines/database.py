@@ -18,6 +18,8 @@ import dlt
 import psycopg2
 from psycopg2.extensions import parse_dsn
 
+from pipelines.config import RAW_SCHEMA
+
 EMBEDDED_DATABASE = "intra"
 # libpq needs a password field and a host for dlt; trust auth ignores the password.
 EMBEDDED_PASSWORD = "embedded"
@@ -63,6 +65,25 @@ class Database:
                 f"cannot connect to {self.describe()}: {str(error).strip()}. Check "
                 "destination.postgres.credentials (env DESTINATION__POSTGRES__CREDENTIALS)."
             ) from None
+
+    def query_table(self, schema: str, table_name: str, sql: str):
+        """The one value ``sql`` returns from ``schema.table_name`` (``{table}`` in it), or
+        None when that table does not exist yet."""
+        with self.connect() as connection, connection.cursor() as cursor:
+            cursor.execute("select to_regclass(%s)", (f"{schema}.{table_name}",))
+            if cursor.fetchone()[0] is None:
+                return None
+            cursor.execute(sql.format(table=f'"{schema}"."{table_name}"'))
+            return cursor.fetchone()[0]
+
+    def count_rows(self, schema: str, table_name: str) -> int | None:
+        """Rows of a table, or None when it does not exist yet."""
+        return self.query_table(schema, table_name, "select count(*) from {table}")
+
+    def newest_load_id(self) -> str | None:
+        """The newest completed dlt load: what a dbt build processes up to."""
+        sql = "select max(load_id) from {table} where status = 0"
+        return self.query_table(RAW_SCHEMA, "_dlt_loads", sql)
 
 
 def configured_dsn() -> str | None:

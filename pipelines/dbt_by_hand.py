@@ -19,9 +19,9 @@ from pathlib import Path
 
 import yaml
 
+from pipelines.config import DEFAULT_CURSUS_ID, ExitCode, source_setting
 from pipelines.database import DatabaseError, existing_database
 from pipelines.dbt_runner import PROJECT_DIR, dbt_executable
-from pipelines.elt import DEFAULT_CURSUS_ID, EXIT_CONFIG, source_setting
 from pipelines.preflight import ConfigError, parse_cursus_id
 from pipelines.publish import BUILD, PUBLISHED
 
@@ -78,7 +78,7 @@ def main(dbt_args: list[str], data_dir: Path) -> int:
         variables = {**vars_for(command), **given}
     except (DatabaseError, ConfigError) as error:
         print(f"ERROR: {error}", file=sys.stderr)
-        return EXIT_CONFIG
+        return ExitCode.CONFIG
     if database is None:
         print(
             f"ERROR: no database in {data_dir}: no DSN is configured "
@@ -87,7 +87,7 @@ def main(dbt_args: list[str], data_dir: Path) -> int:
             "first, or pass --data-dir .data/demo after the demo.",
             file=sys.stderr,
         )
-        return EXIT_CONFIG
+        return ExitCode.CONFIG
     schema = variables.get("marts_schema", BUILD)
     where = f"dbt {command} on {database.describe()}"
     if command in BUILDS:

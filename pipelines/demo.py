@@ -21,7 +21,8 @@ import sys
 from pathlib import Path
 
 from intra_simulator.control import SimulatorAdmin, SimulatorProcess
-from pipelines import elt
+from pipelines.config import PIPELINE_NAME
+from pipelines.run import command
 
 DEMO_DATA_DIR = Path(".data/demo")
 DEMO_SCALE = os.environ.get("INTRA_DEMO_SCALE", "network")
@@ -73,7 +74,7 @@ def next_steps(data_dir: Path) -> list[str]:
 
 def main(data_dir: Path = DEMO_DATA_DIR) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
-    has_run = (data_dir / "dlt" / elt.PIPELINE_NAME).is_dir()
+    has_run = (data_dir / "dlt" / PIPELINE_NAME).is_dir()
     print(
         f"starting the intra simulator (scale={DEMO_SCALE}, users at {DEMO_POPULATION} scale, "
         f"limits {DEMO_REQUESTS_PER_SECOND}/s and {DEMO_REQUESTS_PER_HOUR}/h) ...",
@@ -93,6 +94,6 @@ def main(data_dir: Path = DEMO_DATA_DIR) -> int:
         os.environ["SOURCES__INTRA__REQUESTS_PER_SECOND"] = DEMO_REQUESTS_PER_SECOND
         os.environ["SOURCES__INTRA__REQUESTS_PER_HOUR"] = DEMO_REQUESTS_PER_HOUR
         os.environ.pop("DESTINATION__POSTGRES__CREDENTIALS", None)  # the demo always uses its own
-        code = elt.main(["--data-dir", str(data_dir)])
+        code = command.main(["--data-dir", str(data_dir)])
     print("\n".join(next_steps(data_dir)))
     return code

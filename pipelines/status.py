@@ -20,9 +20,9 @@ from pathlib import Path
 import psycopg2
 
 from pipelines import dbt_by_hand
+from pipelines.config import MARTS, MARTS_SCHEMA, RAW_SCHEMA
 from pipelines.database import DatabaseError, existing_database
 from pipelines.dbt_runner import run_dbt
-from pipelines.elt import MARTS, MARTS_SCHEMA, RAW_SCHEMA
 from pipelines.intra.settings import LIVE_ENDPOINTS, REFERENCE_ENDPOINTS
 from pipelines.report import table
 from pipelines.run_lock import lock_holder

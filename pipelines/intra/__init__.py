@@ -1,10 +1,12 @@
 """The ``intra`` dlt source: the 42 intranet API v2, one resource per endpoint.
 
-Configuration follows dlt's conventions (``.dlt/config.toml``, ``.dlt/secrets.toml`` or env
-vars): ``sources.intra.client_id`` / ``client_secret`` (``SOURCES__INTRA__CLIENT_ID`` ...),
-``sources.intra.base_url`` (default https://api.intra.42.fr), ``sources.intra.cursus_id``
-(default 21) and the starting rate-limit assumption ``requests_per_second`` /
-``requests_per_hour`` (the client then learns the real limits from the API's headers).
+The caller builds the API client (``intra_api``) and passes it in, with a dict the live
+resources write their sync reports into. Configuration follows dlt's conventions
+(``.dlt/config.toml``, ``.dlt/secrets.toml`` or env vars): ``sources.intra.client_id`` /
+``client_secret`` (``SOURCES__INTRA__CLIENT_ID`` ...), ``sources.intra.base_url`` (default
+https://api.intra.42.fr), ``sources.intra.cursus_id`` (default 21) and the starting
+rate-limit assumption ``requests_per_second`` / ``requests_per_hour`` (the client then learns
+the real limits from the API's headers).
 
 Reference resources are full snapshots (``write_disposition="replace"``). dlt only replaces a
 table once its resource was extracted completely, and with the ``insert-from-staging``
@@ -25,6 +27,7 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import dlt
+from dlt.common.configuration import with_config
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.extract.resource import DltResource
 
@@ -56,39 +59,31 @@ class MissingScope(Exception):
     """A live resource ran before the reference data that defines its scope."""
 
 
-@dlt.source(name="intra", max_table_nesting=0)
-def intra(
+@with_config(sections=("sources", "intra"))
+def intra_api(
     client_id: str = dlt.secrets.value,
     client_secret: str = dlt.secrets.value,
     base_url: str = DEFAULT_BASE_URL,
-    cursus_id: int = DEFAULT_CURSUS_ID,
     requests_per_second: float = REQUESTS_PER_SECOND,
     requests_per_hour: int = REQUESTS_PER_HOUR,
-    min_snapshot_ratio: float = MIN_SNAPSHOT_RATIO,
     page_size: int = PAGE_SIZE,
-    overlap_seconds: int = OVERLAP_SECONDS,
-    reconcile: bool = False,
-) -> list[DltResource]:
-    """The 42 API's reference data for one cursus.
+) -> IntraApi:
+    """The API client of the ``sources.intra`` settings; the run builds one and passes it to
+    the source, so that every resource shares its token and rate limiter.
 
     Args:
         client_id: UID of the 42 API application (``u-s4t2ud-...``).
         client_secret: its secret (``s-s4t2ud-...``); secrets expire and must be rotated.
         base_url: API root, without ``/v2``.
-        cursus_id: the cursus whose projects and coalition blocs are extracted.
         requests_per_second: starting assumption for the per-application limit.
         requests_per_hour: starting assumption for the hourly limit.
-        min_snapshot_ratio: refuse a snapshot smaller than this share of the previous one
-            (set ``SOURCES__INTRA__MIN_SNAPSHOT_RATIO=0`` for one run to accept a real shrink).
         page_size: records per request; 100 is the API's maximum and costs the fewest calls.
-        overlap_seconds: how far each incremental window reaches back before the last one's end.
-        reconcile: re-read the live resources in full and delete what the API no longer has.
     """
     if not 1 <= page_size <= PAGE_SIZE:
         raise ValueError(
             f"sources.intra.page_size must be between 1 and {PAGE_SIZE}, not {page_size}"
         )
-    api = IntraApi.shared(
+    return IntraApi(
         base_url,
         client_id,
         client_secret,
@@ -96,17 +91,40 @@ def intra(
         requests_per_hour=requests_per_hour,
         page_size=page_size,
     )
+
+
+@dlt.source(name="intra", max_table_nesting=0)
+def intra(
+    api: IntraApi,
+    reports: dict[str, SyncReport],
+    cursus_id: int = DEFAULT_CURSUS_ID,
+    min_snapshot_ratio: float = MIN_SNAPSHOT_RATIO,
+    overlap_seconds: int = OVERLAP_SECONDS,
+    reconcile: bool = False,
+) -> list[DltResource]:
+    """The 42 API's data for one cursus, read through ``api``.
+
+    Args:
+        api: the client every resource reads through (``intra_api``).
+        reports: where each live and by-id resource puts the ``SyncReport`` of its sync, for
+            the run's report (the caller owns it).
+        cursus_id: the cursus whose projects and coalition blocs are extracted.
+        min_snapshot_ratio: refuse a snapshot smaller than this share of the previous one
+            (set ``SOURCES__INTRA__MIN_SNAPSHOT_RATIO=0`` for one run to accept a real shrink).
+        overlap_seconds: how far each incremental window reaches back before the last one's end.
+        reconcile: re-read the live resources in full and delete what the API no longer has.
+    """
     reference = [
         snapshot_resource(api, name, endpoint, cursus_id, min_snapshot_ratio)
         for name, endpoint in REFERENCE_ENDPOINTS.items()
     ]
     overlap = timedelta(seconds=overlap_seconds)
     live = [
-        live_resource(api, name, endpoint, cursus_id, overlap, reconcile)
+        live_resource(api, reports, name, endpoint, cursus_id, overlap, reconcile)
         for name, endpoint in LIVE_ENDPOINTS.items()
     ]
     by_id = [
-        users_by_id_resource(api, name, endpoint, cursus_id)
+        users_by_id_resource(api, reports, name, endpoint, cursus_id)
         for name, endpoint in BY_ID_ENDPOINTS.items()
     ]
     return reference + live + by_id
@@ -257,7 +275,7 @@ def missing_users(cursus_id: int) -> list[int]:
 
 
 def users_by_id_resource(
-    api: IntraApi, name: str, endpoint: Endpoint, cursus_id: int
+    api: IntraApi, reports: dict[str, SyncReport], name: str, endpoint: Endpoint, cursus_id: int
 ) -> DltResource:
     """A resource that merges into raw.users the enrolled users it lacks, read by id.
 
@@ -269,7 +287,7 @@ def users_by_id_resource(
     table = endpoint.table or name
 
     def by_id() -> Iterator[list[dict]]:
-        report = api.reports[name] = SyncReport()
+        report = reports[name] = SyncReport()
         state = dlt.current.resource_state()
         listing_state = dlt.current.source_state().get("resources", {}).get(table, {})
         if not listing_state.get("window_end"):
@@ -313,6 +331,7 @@ def users_by_id_resource(
 
 def live_resource(
     api: IntraApi,
+    reports: dict[str, SyncReport],
     name: str,
     endpoint: Endpoint,
     cursus_id: int,
@@ -331,7 +350,7 @@ def live_resource(
                     f"{name} is narrowed to the kept {endpoint.scope}, which the campus and blocs "
                     "resources define: run them first (make elt runs every resource in order)"
                 )
-        report = api.reports[name] = SyncReport()
+        report = reports[name] = SyncReport()
         state = dlt.current.resource_state()
         source_state = dlt.current.source_state()
         arrivals = source_state.get("arrivals", []) if endpoint.reads_arrivals else []

@@ -1,8 +1,7 @@
 """Authenticated, rate-limited, keyset-paginated access to the 42 API.
 
-One ``IntraApi`` exists per (base URL, application) in a process, because the API's limits
-belong to the application: every resource of every source built in this process shares its
-session, token and rate limiter. ``IntraApi.shared`` hands out that instance.
+The run builds one ``IntraApi`` and hands it to the source, because the API's limits belong
+to the application: every resource shares its session, token and rate limiter.
 
 A listing whose pages keep timing out (or answering 504) after dlt's retries is read on at a
 smaller page size (see ``paginator.smaller_page_size``), for the rest of that resource's run:
@@ -12,10 +11,8 @@ smaller page size (see ``paginator.smaller_page_size``), for the rest of that re
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator
 from datetime import datetime
-from typing import ClassVar
 
 import orjson
 from dlt.sources.helpers.rest_client import RESTClient
@@ -54,9 +51,6 @@ class JsonArrayClient(RESTClient):
 
 
 class IntraApi:
-    _shared: ClassVar[dict[tuple[str, str], IntraApi]] = {}
-    _shared_lock = threading.Lock()
-
     def __init__(
         self,
         base_url: str,
@@ -80,25 +74,10 @@ class IntraApi:
             default_token_expiration=7200,
             session=session,
         )
-        self.reports: dict = {}  # resource -> SyncReport of its last sync in this process
         self.page_sizes: dict[str, int] = {}  # resource -> the smaller page size it was cut to
         self.client = JsonArrayClient(
             base_url=f"{self.base_url}/v2", auth=self.auth, session=session, data_selector="$"
         )
-
-    @classmethod
-    def shared(cls, base_url: str, client_id: str, client_secret: str, **limits) -> IntraApi:
-        """The process-wide instance for this API and application."""
-        key = (base_url.rstrip("/"), client_id)
-        with cls._shared_lock:
-            if key not in cls._shared:
-                cls._shared[key] = cls(base_url, client_id, client_secret, **limits)
-            return cls._shared[key]
-
-    @classmethod
-    def instances(cls) -> list[IntraApi]:
-        with cls._shared_lock:
-            return list(cls._shared.values())
 
     def url_path(self, path: str) -> str:
         """The request path of an endpoint, as the call statistics key it."""

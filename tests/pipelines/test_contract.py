@@ -15,8 +15,8 @@ import yaml
 from dlt.common.schema.typing import C_DLT_ID, C_DLT_LOAD_ID, LOADS_TABLE_NAME
 from dlt.common.schema.utils import loads_table
 
-from pipelines.elt import RAW_SCHEMA
-from pipelines.intra import intra
+from pipelines.config import RAW_SCHEMA
+from pipelines.intra import intra, intra_api
 from pipelines.intra.settings import (
     BY_ID_ENDPOINTS,
     LIVE_BOOKKEEPING,
@@ -94,7 +94,8 @@ def test_the_yaml_columns_of_dlt_loads_are_dlts_own() -> None:
 def test_the_source_resources_land_the_hinted_columns() -> None:
     """The wiring: the resources the source builds declare exactly these hints (building
     the source makes no request)."""
-    source = intra(client_id="contract", client_secret="test", base_url="http://contract.invalid")
+    api = intra_api(client_id="contract", client_secret="test", base_url="http://contract.invalid")
+    source = intra(api, reports={})
     for name, resource in source.resources.items():
         schema = resource.compute_table_schema()
         ((_, hinted),) = [r for r in HINTS[schema["name"]] if r[0] == name]

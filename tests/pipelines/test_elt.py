@@ -8,7 +8,7 @@ import math
 import pytest
 
 from intra_simulator.control import SimulatorProcess
-from pipelines.elt import MARTS
+from pipelines.config import MARTS
 from pipelines.intra.settings import LIVE_ENDPOINTS, REFERENCE_ENDPOINTS
 from tests.pipelines.oracle import MART_COLUMNS, expected_marts, unmatched_campus_names
 

@@ -13,18 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipelines.config import ExitCode
 from pipelines.dbt_runner import DbtResult
-from pipelines.elt import (
-    EXIT_CONFIG,
-    EXIT_FAILED,
-    RESOURCE_HEADER,
-    Outcome,
-    ResourceResult,
-    describe_error,
-    find_cause,
-    root_cause,
-)
 from pipelines.intra.transport import CallStats
+from pipelines.run.errors import describe_error, find_cause, root_cause
+from pipelines.run.outcome import RESOURCE_HEADER, Outcome, ResourceResult
 
 CHECK = "/v2/cursus/21"
 
@@ -126,18 +119,20 @@ def test_the_ledger_has_one_entry_per_resource_with_its_numbers() -> None:
 
 def test_the_ledger_keeps_the_problems_as_its_message_cut_to_2000_characters(capsys) -> None:
     outcome = Outcome(message="unused")
-    outcome.problem(EXIT_FAILED, "users: failed in extract: boom")
-    outcome.problem(EXIT_CONFIG, "x" * 3000)
+    outcome.problem(ExitCode.FAILED, "users: failed in extract: boom")
+    outcome.problem(ExitCode.CONFIG, "x" * 3000)
     row = outcome.ledger()
-    assert row["status"] == "config" and outcome.code == EXIT_CONFIG
+    assert row["status"] == "config" and outcome.code == ExitCode.CONFIG
     assert row["message"].startswith("users: failed in extract: boom; xxx")
     assert len(row["message"]) == 2000
     assert "ERROR users: failed in extract: boom" in capsys.readouterr().out
 
 
 def test_a_failure_after_a_config_problem_makes_the_status_failed(capsys) -> None:
-    outcome = Outcome().problem(EXIT_CONFIG, "bad setting").problem(EXIT_FAILED, "then worse")
-    assert (outcome.code, outcome.status) == (EXIT_FAILED, "failed")
+    outcome = (
+        Outcome().problem(ExitCode.CONFIG, "bad setting").problem(ExitCode.FAILED, "then worse")
+    )
+    assert (outcome.code, outcome.status) == (ExitCode.FAILED, "failed")
 
 
 def test_the_ledger_summarises_dbt_and_rounds_the_timings() -> None:

@@ -1,0 +1,189 @@
+"""One run from settings to summary: preflight, extract and load per resource, raw indexes,
+privacy erasure, dbt build and publish, in that order. Each step lives in its own module; this
+one decides what runs after what, and what a failure stops."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import time
+from pathlib import Path
+
+import dlt
+import psycopg2
+
+from pipelines import ledger
+from pipelines.config import MARTS, MARTS_SCHEMA, PIPELINE_NAME, RAW_SCHEMA, ExitCode, RunStatus
+from pipelines.database import Database, DatabaseError, resolve_database
+from pipelines.dbt_runner import run_dbt
+from pipelines.intra.auth import InvalidCredentials
+from pipelines.intra.settings import LIVE_ENDPOINTS, REFERENCE_ENDPOINTS
+from pipelines.privacy import erase_anonymized
+from pipelines.progress import ProgressHandler
+from pipelines.publish import discard_build, publish
+from pipelines.raw_indexes import create_raw_indexes
+from pipelines.run.connect import Connection, connect_api
+from pipelines.run.errors import describe_error, root_cause
+from pipelines.run.extract_load import ExtractLoad
+from pipelines.run.outcome import Outcome, ResourceResult, print_report
+from pipelines.run.output import say
+from pipelines.stages import StageClock
+
+
+class Run:
+    """One ELT run, from settings to summary."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.data_dir: Path = args.data_dir
+        self.progress = ProgressHandler(warn=say)
+        self.clock = StageClock()
+        progress_log = logging.getLogger("intra.progress")
+        progress_log.addHandler(self.progress)
+        progress_log.setLevel(logging.INFO)
+        progress_log.propagate = False
+        logging.getLogger("pgserver").setLevel(logging.WARNING)
+
+    def execute(self) -> ExitCode:
+        started = time.monotonic()
+        try:
+            database = resolve_database(self.data_dir)
+            with database.connect():
+                pass
+        except DatabaseError as error:
+            say(f"ERROR database: {error}")
+            return ExitCode.CONFIG
+        mode = "reconcile" if self.args.full else "incremental"
+        if database.newest_load_id() is None:  # nothing loaded yet: it reads everything
+            mode = "backfill"
+        run_id = ledger.start(database, mode)
+        try:
+            outcome = self.run(database, mode, started)
+        except (DatabaseError, psycopg2.Error) as error:
+            # The database went away mid-run: every step commits on its own, so what is not
+            # done is simply not there; the next run redoes it.
+            message = f"database unreachable: {describe_error(root_cause(error))}"
+            say(f"ERROR {message}")
+            say("the run stops here; nothing half-written is published; rerun when it is back")
+            with contextlib.suppress(DatabaseError, psycopg2.Error):
+                ledger.finish(database, run_id, status=RunStatus.FAILED.value, message=message)
+            say("done: FAILED")
+            return ExitCode.FAILED
+        except Exception as error:  # anything unforeseen still ends in the ledger
+            message = describe_error(root_cause(error))
+            with contextlib.suppress(DatabaseError, psycopg2.Error):
+                ledger.finish(database, run_id, status=RunStatus.FAILED.value, message=message)
+            raise
+        ledger.finish(database, run_id, **outcome.ledger())
+        return outcome.code
+
+    def run(self, database: Database, mode: str, started: float) -> Outcome:
+        outcome = Outcome()
+        connection = connect_api(self.args.full, outcome)
+        if connection is None:
+            return self.end(outcome, database, started)
+        api, cursus_id = connection.api, connection.cursus_id
+        say(f"start: {mode} run, cursus {cursus_id}, API {api.base_url}, {database.describe()}")
+
+        pipeline = dlt.pipeline(
+            pipeline_name=PIPELINE_NAME,
+            destination=dlt.destinations.postgres(credentials=database.dsn),
+            dataset_name=RAW_SCHEMA,
+            pipelines_dir=str(self.data_dir / "dlt"),
+        )
+        extract_started = time.monotonic()
+        loader = ExtractLoad(pipeline, connection, database, self.clock, self.progress)
+        results, fatal, stopped = loader.run(self.args.resources)
+        outcome.results = results
+        outcome.problems.extend(f"{r.name}: {r.status}" for r in results if r.failed)
+        if fatal:
+            code = ExitCode.CONFIG if isinstance(fatal, InvalidCredentials) else ExitCode.FAILED
+            outcome.problem(code, str(fatal))
+            say(f"ERROR {fatal}")
+            say("nothing more is extracted and dbt does not run: the marts stay as they were")
+        else:
+            as_of = api.server_now()
+            create_raw_indexes(database)  # what the erasure and dbt's incremental reads use
+            erased = erase_anonymized(database, as_of)
+            if erased:
+                say(
+                    "erased anonymized users' personal fields in raw: "
+                    + ", ".join(f"{k} {v}" for k, v in erased.items())
+                )
+        outcome.extract_seconds = time.monotonic() - extract_started
+
+        if fatal:
+            pass
+        elif self.args.skip_dbt:
+            say("dbt skipped (--skip-dbt); nothing published")
+        else:
+            self.build_and_publish(database, connection, results, as_of, outcome)
+
+        if not outcome.problems and stopped:
+            outcome.code = ExitCode.QUOTA
+            outcome.status = RunStatus.QUOTA
+            outcome.message = f"stopped early: {stopped}; what was loaded is published"
+        elif outcome.problems and outcome.code == ExitCode.OK:
+            outcome.code, outcome.status = ExitCode.FAILED, RunStatus.FAILED
+        return self.end(outcome, database, started)
+
+    def build_and_publish(
+        self,
+        database: Database,
+        connection: Connection,
+        results: list[ResourceResult],
+        as_of,
+        outcome: Outcome,
+    ) -> None:
+        """``dbt build`` into the build schema, then the swap into ``marts`` if every
+        error-severity test passed; otherwise the build is dropped and the marts stay."""
+        reports = connection.reports
+        reconciled = any(reports.get(r.name) and reports[r.name].reconciled for r in results)
+        full_refresh = reconciled or self.args.full
+        flags = ["--full-refresh"] if full_refresh else []
+        missing = [
+            n
+            for n in {**REFERENCE_ENDPOINTS, **LIVE_ENDPOINTS}
+            if database.count_rows(RAW_SCHEMA, n) is None
+        ]
+        if missing:  # a first backfill cut short: build what the loaded tables allow
+            say(f"not loaded yet: {', '.join(missing)}; their models wait for a later run")
+            flags += ["--exclude", *(f"source:intra.{name}+" for name in missing)]
+        say("dbt build: running (models and tests, into marts__build)")
+        newest_load = database.newest_load_id()
+        with self.clock.measure("dbt"):
+            outcome.dbt = run_dbt(
+                database,
+                "build",
+                *flags,
+                dbt_vars={"cursus_id": connection.cursus_id},
+                dbt_env={
+                    "INTRA_AS_OF": as_of.isoformat(),
+                    # tests of the live tables read only rows not yet published
+                    # (macros/tests_on_unpublished_rows.sql); a full refresh tests all
+                    "INTRA_TEST_ROWS": "all" if full_refresh else "unpublished",
+                    # the volume guard (tests/assert_no_mart_loses_most_of_its_...)
+                    **({"INTRA_MAX_MART_SHRINK": "1"} if self.args.accept_shrink else {}),
+                },
+                log_dir=self.data_dir / "logs",
+                target_dir=self.data_dir / "dbt-target",
+            )
+        say(outcome.dbt.headline() + f" (log: {outcome.dbt.log_path})")
+        if outcome.dbt.ok:
+            publish(database)
+            outcome.published = True
+            outcome.published_load_id = newest_load
+            say(f"published: schema {MARTS_SCHEMA} now holds this run's tested tables")
+        else:
+            discard_build(database)
+            outcome.problems.extend(p for p in outcome.dbt.problems if not p.startswith("WARN"))
+            say(f"NOT published: {MARTS_SCHEMA} keeps its last tested tables (build dropped)")
+
+    def end(self, outcome: Outcome, database: Database, started: float) -> Outcome:
+        """Close the outcome with the marts' sizes and timings, and print the report."""
+        outcome.marts = {name: database.count_rows(MARTS_SCHEMA, name) for name in MARTS}
+        outcome.total_seconds = time.monotonic() - started
+        outcome.stages = self.clock.rounded()
+        print_report(outcome)
+        return outcome
