@@ -29,7 +29,8 @@ def summary(run: EltRun) -> dict:
     return {
         "exit_code": run.code,
         "calls": calls,
-        "minimum_calls": sum(r.get("minimum_calls") or 0 for r in resources.values()) + 1,
+        # + the token call and the preflight check (GET /v2/cursus/<id>) every run makes
+        "minimum_calls": sum(r.get("minimum_calls") or 0 for r in resources.values()) + 2,
         "429": run.ledger.get("api_429") or 0,
         "records": records,
         "wall_seconds": round(run.wall, 2),
