@@ -7,7 +7,7 @@ become alumni or change campus; users whose ``anonymize_date`` passes get anonym
 edit a project now and then. Pisciners are admitted to the cursus: they get a cursus_user and
 a first project, but their user object does not change (its ``updated_at`` stays put).
 
-Some changes do not move ``updated_at`` (docs/intra-api.md, changes that do not move
+Some changes do not move ``updated_at`` (docs/api-behaviours.md, changes that do not move
 updated_at), so an incremental client cannot see them; they are logged in ``store.silent`` for
 test oracles:
 

@@ -11,7 +11,7 @@ and a few anonymized users (``3b3-<id>``); students also at dropped campuses. At
 scale that is about 40,000 non-alumni cursus-21 students at kept campuses with about 30
 projects_users each.
 
-Two behaviours of the real API that clients must not take for granted (docs/intra-api.md,
+Two behaviours of the real API that clients must not take for granted (docs/api-behaviours.md,
 students without a primary campus, stale coalition ranks):
 
 - a few students have campus_users rows but none marked primary (the intra's own clients fall
@@ -109,7 +109,7 @@ def local_midnight(moment: datetime, time_zone: str) -> str:
 
 
 def anonymize(user: dict) -> None:
-    """What the intra does to a user whose data retention ended (docs/intra-api.md,
+    """What the intra does to a user whose data retention ended (docs/api-behaviours.md,
     anonymization)."""
     uid = user["id"]
     user.update(

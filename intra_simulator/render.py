@@ -1,7 +1,7 @@
 """How each stored record is rendered as the API's JSON object.
 
 Key order and nesting follow the real payloads (tests/fixtures/intra_samples) and, for the
-objects without a sample, the shapes public clients describe (docs/intra-api.md, object shapes
+objects without a sample, the shapes public clients describe (docs/api-behaviours.md, object shapes
 without a real sample). Nested copies of other objects are built from the
 current state of those objects, as the real API embeds them.
 """

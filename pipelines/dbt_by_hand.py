@@ -11,8 +11,6 @@ show, source freshness, docs generate, ...) on ``marts``. The commands that buil
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +19,7 @@ import yaml
 
 from pipelines.config import DEFAULT_CURSUS_ID, ExitCode, source_setting
 from pipelines.database import DatabaseError, existing_database
-from pipelines.dbt_runner import PROJECT_DIR, dbt_executable
+from pipelines.dbt_runner import dbt_argv, dbt_environment, dbt_executable
 from pipelines.preflight import ConfigError, parse_cursus_id
 from pipelines.publish import BUILD, PUBLISHED
 
@@ -99,22 +97,9 @@ def main(dbt_args: list[str], data_dir: Path) -> int:
     else:
         print(f"{where}, marts in schema {schema}", file=sys.stderr)
     data_dir = data_dir.resolve()
-    argv = [
-        dbt_executable(),
-        *args,
-        "--project-dir",
-        str(PROJECT_DIR),
-        "--profiles-dir",
-        str(PROJECT_DIR),
-        "--log-path",
-        str(data_dir / "logs"),
-        "--vars",
-        json.dumps(variables),
-    ]
-    if command not in NO_TARGET_PATH:
-        argv += ["--target-path", str(data_dir / TARGET)]
-    env = {**os.environ, **database.dbt_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    target = None if command in NO_TARGET_PATH else data_dir / TARGET
+    argv = dbt_argv(args, data_dir / "logs", target, variables)
     try:
-        return subprocess.run(argv, env=env, check=False).returncode
+        return subprocess.run(argv, env=dbt_environment(database), check=False).returncode
     except KeyboardInterrupt:  # dbt docs serve runs until Ctrl-C
         return 130

@@ -47,6 +47,33 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
+def dbt_argv(
+    command: list[str] | tuple[str, ...],
+    log_dir: Path,
+    target_dir: Path | None,
+    dbt_vars: dict | None = None,
+) -> list[str]:
+    """``dbt <command>`` on this project, its logs and (unless None) its target folder where
+    the caller says: the command line the ELT and dbt by hand share."""
+    argv = [dbt_executable(), *command, "--project-dir", str(PROJECT_DIR)]
+    argv += ["--profiles-dir", str(PROJECT_DIR), "--log-path", str(log_dir)]
+    if target_dir is not None:
+        argv += ["--target-path", str(target_dir)]
+    if dbt_vars:
+        argv += ["--vars", json.dumps(dbt_vars)]
+    return argv
+
+
+def dbt_environment(database: Database, extra: dict | None = None) -> dict[str, str]:
+    """The environment dbt runs in: the connection ``profiles.yml`` reads, no telemetry."""
+    return {
+        **os.environ,
+        **database.dbt_env(),
+        **(extra or {}),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+
+
 def run_dbt(
     database: Database,
     *command: str,
@@ -64,29 +91,14 @@ def run_dbt(
     words = list(command[:first_flag])
     name = " ".join(words)
     log_path = log_dir / f"dbt-{'-'.join(words)}.log"
-    argv = [
-        dbt_executable(),
-        *command,
-        "--project-dir",
-        str(PROJECT_DIR),
-        "--profiles-dir",
-        str(PROJECT_DIR),
-    ]
     # A target folder per data directory keeps dbt's partial-parse cache and run results
     # apart from other deployments (and tests) sharing the project folder.
     target = (target_dir or PROJECT_DIR / "target").resolve()
-    argv += ["--target-path", str(target)]
+    argv = dbt_argv(command, log_dir, target, dbt_vars)
     # dbt's own debug log (every query of every node) cost a tenth of a build's time; its
     # console output, kept in log_path above, says what ran and what failed.
-    argv += ["--log-path", str(log_dir), "--log-level-file", "warn"]
-    if dbt_vars:
-        argv += ["--vars", json.dumps(dbt_vars)]
-    env = {
-        **os.environ,
-        **database.dbt_env(),
-        **(dbt_env or {}),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
+    argv += ["--log-level-file", "warn"]
+    env = dbt_environment(database, dbt_env)
     started = time.monotonic()
     with open(log_path, "w") as log:
         completed = subprocess.run(

@@ -1,7 +1,7 @@
 """GDPR erasure in the raw tables: anonymized users lose every personal field.
 
 A user is anonymized when the intra says so (login ``3b3-<id>``) or when their
-``anonymize_date`` has passed, even if the API has not caught up yet (docs/intra-api.md,
+``anonymize_date`` has passed, even if the API has not caught up yet (docs/api-behaviours.md,
 anonymization).
 Their rows stay (id and progress are not personal), but after every run:
 

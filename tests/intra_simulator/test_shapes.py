@@ -31,7 +31,7 @@ TYPE_NAMES = {
 
 # Quirks of the real data that these samples do not show.
 DOCUMENTED_EXTRAS = {
-    # About one cursus-21 project in ten has a null slug (docs/intra-api.md, null project slugs).
+    # About one cursus-21 project in ten has a null slug (docs/api-behaviours.md).
     ("projects", "slug"): {"null"},
 }
 
@@ -139,7 +139,7 @@ def test_quirks_are_present(world: World) -> None:
     assert 300 <= len(world.store.dump("coalitions")) <= 400
 
 
-# Objects without a real sample: the shapes public clients describe (docs/intra-api.md).
+# Objects without a real sample: the shapes public clients describe (docs/api-behaviours.md).
 LIGHT_USER = set(
     [
         "id",
