@@ -86,6 +86,17 @@ class Database:
         return self.query_table(RAW_SCHEMA, "_dlt_loads", sql)
 
 
+def existing_tables(cursor, schema: str, names) -> set[str]:
+    """Which of ``names`` exist as tables in ``schema`` (a first backfill cut short has not
+    created them all), read through the caller's cursor so it joins its transaction."""
+    cursor.execute(
+        "select table_name from information_schema.tables "
+        "where table_schema = %s and table_name = any(%s)",
+        (schema, list(names)),
+    )
+    return {row[0] for row in cursor.fetchall()}
+
+
 def configured_dsn() -> str | None:
     """The DSN from dlt's config, as a URI, or None when nothing is configured."""
     value = dlt.secrets.get("destination.postgres.credentials")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pipelines.database import Database
+from pipelines.database import Database, existing_tables
 
 PERSONAL_USER_FIELDS = (
     "email",
@@ -125,12 +125,7 @@ def erase_anonymized(database: Database, as_of: datetime) -> dict[str, int]:
     Tables not loaded yet (a first backfill cut short) are simply skipped."""
     changed: dict[str, int] = {}
     with database.connect() as connection, connection.cursor() as cursor:
-        cursor.execute(
-            "select table_name from information_schema.tables "
-            "where table_schema = 'raw' and table_name = any(%s)",
-            (list(LIVE_TABLES),),
-        )
-        loaded = {row[0] for row in cursor.fetchall()}
+        loaded = existing_tables(cursor, "raw", LIVE_TABLES)
         if "users" not in loaded:
             return changed  # who is anonymized is known from raw.users only
         cursor.execute(ANONYMIZED_IDS, {"as_of": as_of})

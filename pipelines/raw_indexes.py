@@ -14,7 +14,7 @@ backfill cut short).
 
 from __future__ import annotations
 
-from pipelines.database import Database
+from pipelines.database import Database, existing_tables
 
 NESTED_USER_ID = """(("user" ->> 'id')::bigint)"""
 
@@ -39,12 +39,7 @@ INDEXES = (
 def create_raw_indexes(database: Database) -> None:
     """Create, in one transaction, the indexes of the raw tables that exist."""
     with database.connect() as connection, connection.cursor() as cursor:
-        cursor.execute(
-            "select table_name from information_schema.tables "
-            "where table_schema = 'raw' and table_name = any(%s)",
-            (list(USER_ID),),
-        )
-        loaded = {row[0] for row in cursor.fetchall()}
+        loaded = existing_tables(cursor, "raw", USER_ID)
         for table, name, indexed in INDEXES:
             if table in loaded:
                 cursor.execute(f"create index if not exists {name} on raw.{table} ({indexed})")

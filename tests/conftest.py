@@ -3,6 +3,8 @@ the simulator as a real process, and a runner for the ELT's command line."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import subprocess
 import sys
@@ -108,3 +110,14 @@ def make_elt(database, tmp_path):
         return Elt(simulator, database, tmp_path / "data")
 
     return make
+
+
+@contextlib.contextmanager
+def lock_held_by_another_run(data_dir: Path):
+    """The run lock of ``data_dir`` held, as by an ELT run with pid 4242, for the block."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / "elt.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        held.write('{"pid": 4242, "started": "2026-11-28T03:00:00+00:00"}')
+        held.flush()
+        yield

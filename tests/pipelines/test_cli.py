@@ -3,7 +3,6 @@ out of it unchanged (make would turn every one of them into 2), and ``--help`` o
 
 from __future__ import annotations
 
-import fcntl
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ import pytest
 
 from intra_simulator.control import SimulatorProcess
 from pipelines import cli
-from tests.conftest import REPO
+from tests.conftest import REPO, lock_held_by_another_run
 
 pytestmark = pytest.mark.integration
 
@@ -124,11 +123,7 @@ def test_a_spent_hourly_quota_exits_3(make_elt) -> None:
 
 def test_a_run_while_another_holds_the_lock_exits_75(sim, make_elt) -> None:
     elt = make_elt(sim)
-    elt.data_dir.mkdir(parents=True)
-    with open(elt.data_dir / "elt.lock", "w") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)
-        held.write('{"pid": 4242, "started": "2026-11-28T03:00:00+00:00"}')
-        held.flush()
+    with lock_held_by_another_run(elt.data_dir):
         busy = intra_elt(elt, "full", *CHEAP)
     assert busy.returncode == 75, busy.stdout + busy.stderr
     assert "another ELT run is in progress (pid 4242" in busy.stdout

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import math
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from intra_simulator.control import SimulatorProcess
 from pipelines.config import MARTS
 from pipelines.intra.settings import LIVE_ENDPOINTS, REFERENCE_ENDPOINTS
+from tests.conftest import lock_held_by_another_run
 from tests.pipelines.oracle import MART_COLUMNS, expected_marts, unmatched_campus_names
 
 pytestmark = pytest.mark.integration
@@ -123,11 +123,7 @@ def test_a_snapshot_that_shrinks_too_much_is_refused_until_accepted(sim, make_el
 
 def test_an_overlapping_run_exits_at_once_without_touching_anything(sim, make_elt) -> None:
     elt = make_elt(sim)
-    elt.data_dir.mkdir(parents=True)
-    with open(elt.data_dir / "elt.lock", "w") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)
-        held.write('{"pid": 4242, "started": "2026-11-28T03:00:00+00:00"}')
-        held.flush()
+    with lock_held_by_another_run(elt.data_dir):
         busy = elt.run()
     assert busy.returncode == 75
     assert "another ELT run is in progress (pid 4242" in busy.stdout
