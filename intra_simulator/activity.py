@@ -16,7 +16,14 @@ test oracles:
 - coalition memberships get deleted;
 - half of the anonymizations happen without moving ``updated_at``.
 
-Every visible change is stamped at a random moment inside the elapsed interval.
+Every visible change is stamped at a random moment inside the elapsed interval. A student's
+validated project also pushes their blackhole 14 days further.
+
+Every change is also appended to ``store.change_log`` (``Activity.log``, ``Store.log_change``),
+one entry per change with its kind (``project_finished``, ``level_changed``,
+``entered_scope``...), the student concerned, the record, its old and new value, when it
+happened and whether it was silent: the oracle an integration test compares a client's event
+feed with. Logging draws no random number, so a seed's world evolves as it did without it.
 """
 
 from __future__ import annotations
@@ -38,6 +45,22 @@ from intra_simulator.store import USER_COLLECTIONS, Store
 STUDENT_CHANGE_RATE = 0.03  # share of students with a visible change per hour
 ADMISSIONS_PER_CAMPUS = 0.05  # pisciners admitted to the cursus per kept campus per hour
 LIVE_COLLECTIONS = ("users", *USER_COLLECTIONS)  # what a new person has records in
+# The change logged for each record of an arriving person's (and the value it carries).
+ARRIVAL_KINDS = {
+    "projects_users": ("project_registered", "project_id"),
+    "achievements_users": ("achievement_earned", "achievement_id"),
+    "coalitions_users": ("coalition_joined", "coalition_id"),
+}
+
+
+def primary_of(campus_users: list[dict]) -> int | None:
+    """The primary campus among a user's campus_users rows, chosen as
+    ``Store.primary_campus`` chooses it (the latest primary row)."""
+    best: tuple[str, int | None] = ("", None)
+    for row in campus_users:
+        if row["is_primary"] and row["updated_at"] >= best[0]:
+            best = (row["updated_at"], row["campus_id"])
+    return best[1]
 
 
 class Activity:
@@ -89,18 +112,39 @@ class Activity:
             seconds=self.rng.uniform(0, (self.end - self.start).total_seconds())
         )
 
-    def touch(self, name: str, record: dict, values: dict | None = None) -> None:
-        """A visible change: the record's ``updated_at`` moves into the elapsed interval."""
+    def touch(self, name: str, record: dict, values: dict | None = None) -> str:
+        """A visible change: the record's ``updated_at`` moves into the elapsed interval (and
+        is returned)."""
         record.update(values or {})
         record["updated_at"] = max(record["updated_at"], iso(self.moment()))
         self.store.changed(name, record["id"])
         self.changed[name] += 1
+        return record["updated_at"]
 
     def quietly(self, name: str, record: dict, values: dict) -> None:
         record.update(values)
         self.store.changed(name, record["id"])
         self.store.silent.setdefault(name, set()).add(record["id"])
         self.silent[name] += 1
+
+    def log(
+        self,
+        kind: str,
+        user_id: int | None,
+        subject: str,
+        subject_id: int,
+        old: object = None,
+        new: object = None,
+        at: str | None = None,
+        silent: bool = False,
+    ) -> None:
+        """Record a change in the store's change log. ``at`` is the stamp the change wrote
+        (``marked_at``, ``alumnized_at``, a new record's ``created_at``), else the
+        ``updated_at`` its touch left; a silent change has no stamp of its own and is dated at
+        the end of the interval (the latest moment it may have happened)."""
+        self.store.log_change(
+            kind, user_id, subject, subject_id, old, new, at or iso(self.end), silent
+        )
 
     def count(self, per_hour: float) -> int:
         """How many events of a kind happen in the interval (at least the fractional chance)."""
@@ -184,8 +228,11 @@ class Activity:
                 "marked_at": now,
             },
         )
+        self.log("project_finished", uid, "projects_user", record["id"], new=mark, at=now)
+        outcome = "project_validated" if validated else "project_failed"
+        self.log(outcome, uid, "projects_user", record["id"], new=mark, at=now)
         if validated:
-            self.level(uid, mine)
+            self.level(uid, mine, extend_blackhole=True)
 
     def register(self, uid: int, mine: dict) -> None:
         done = {r["project_id"] for r in mine["projects_users"]}
@@ -217,10 +264,19 @@ class Activity:
             )
         self.store.insert("projects_users", record)
         self.changed["projects_users"] += 1
+        self.log(
+            "project_registered",
+            uid,
+            "projects_user",
+            record["id"],
+            new=record["project_id"],
+            at=created,
+        )
 
     def wallet(self, uid: int, mine: dict) -> None:
         user = self.users[uid]
-        self.touch(
+        old = user["wallet"]
+        at = self.touch(
             "users",
             user,
             {
@@ -228,6 +284,7 @@ class Activity:
                 "correction_point": max(0, user["correction_point"] + self.rng.choice((-1, 1, 2))),
             },
         )
+        self.log("wallet_changed", uid, "user", uid, old, user["wallet"], at)
 
     def achievement(self, uid: int, mine: dict) -> None:
         achievement = self.rng.choice(self.builder.data.achievements)
@@ -235,6 +292,14 @@ class Activity:
         record["created_at"] = record["updated_at"] = iso(self.moment())
         self.store.insert("achievements_users", record)
         self.changed["achievements_users"] += 1
+        self.log(
+            "achievement_earned",
+            uid,
+            "achievements_user",
+            record["id"],
+            new=record["achievement_id"],
+            at=record["created_at"],
+        )
 
     def coalition_score(self, uid: int, mine: dict) -> None:
         """The member's score rises and the API re-ranks that member only: the members they
@@ -246,19 +311,38 @@ class Activity:
                 for r in self.store.collections["coalitions_users"].rows.values()
                 if r["coalition_id"] == record["coalition_id"] and r["id"] != record["id"]
             ]
-            self.touch(
+            old = record["score"]
+            at = self.touch(
                 "coalitions_users", record, {"score": score, "rank": rank_among(score, others)}
             )
+            self.log(
+                "coalition_score_changed", uid, "coalitions_user", record["id"], old, score, at
+            )
 
-    def level(self, uid: int, mine: dict) -> None:
+    def level(self, uid: int, mine: dict, extend_blackhole: bool = False) -> None:
+        """The student levels up; with ``extend_blackhole`` (a validated project), their
+        blackhole, if they have one, moves 14 days later in the same change."""
         for record in mine["cursus_users"]:
             if record["cursus_id"] == MAIN_CURSUS_ID:
+                old_level, old_blackhole = record["level"], record["blackholed_at"]
                 level = round(record["level"] + self.rng.uniform(0.05, 0.6), 2)
-                self.touch(
-                    "cursus_users",
-                    record,
-                    {"level": level, "grade": "Member" if level > 9 else "Learner"},
-                )
+                values = {"level": level, "grade": "Member" if level > 9 else "Learner"}
+                if extend_blackhole and old_blackhole is not None:
+                    values["blackholed_at"] = iso(
+                        datetime.fromisoformat(old_blackhole) + timedelta(days=14)
+                    )
+                at = self.touch("cursus_users", record, values)
+                self.log("level_changed", uid, "cursus_user", record["id"], old_level, level, at)
+                if "blackholed_at" in values:
+                    self.log(
+                        "blackhole_changed",
+                        uid,
+                        "cursus_user",
+                        record["id"],
+                        old_blackhole,
+                        values["blackholed_at"],
+                        at,
+                    )
 
     def arrive(self) -> None:
         """A new student: every record of theirs is created at the moment they arrive."""
@@ -266,11 +350,30 @@ class Activity:
         before = {name: len(getattr(self.builder.population, name)) for name in LIVE_COLLECTIONS}
         arrived = self.moment()
         self.builder.add_person(campus, "student", now=arrived)
+        at = iso(arrived)
         for name in LIVE_COLLECTIONS:
             for record in getattr(self.builder.population, name)[before[name] :]:
-                record["created_at"] = record["updated_at"] = iso(arrived)
+                record["created_at"] = record["updated_at"] = at
                 self.store.insert(name, record)
                 self.changed[name] += 1
+                uid = record["id"] if name == "users" else record["user_id"]
+                if name == "users":
+                    self.log("entered_scope", uid, "user", uid, None, campus["id"], at)
+                elif name in ARRIVAL_KINDS:
+                    kind, field = ARRIVAL_KINDS[name]
+                    subject = name[:-1]
+                    self.log(kind, uid, subject, record["id"], new=record[field], at=at)
+                if name == "projects_users" and record["status"] == "finished":
+                    self.log_finished(uid, record)
+
+    def log_finished(self, uid: int, record: dict) -> None:
+        """A new student's project that they arrive with already marked: its end is dated by
+        its own ``marked_at`` (which the generator may put after the arrival)."""
+        mark, at = record["final_mark"], record["marked_at"] or record["updated_at"]
+        self.log("project_finished", uid, "projects_user", record["id"], new=mark, at=at)
+        if record["validated?"] is not None:
+            kind = "project_validated" if record["validated?"] else "project_failed"
+            self.log(kind, uid, "projects_user", record["id"], new=mark, at=at)
 
     def admit(self, uid: int) -> dict:
         """A pisciner admitted to the cursus: a new cursus_user, then a first project. The user
@@ -289,15 +392,21 @@ class Activity:
         )
         self.store.insert("cursus_users", record)
         self.changed["cursus_users"] += 1
-        self.register(uid, self.store.owned_by(uid))
+        mine = self.store.owned_by(uid)
+        campus = primary_of(mine["campus_users"])
+        self.log("entered_scope", uid, "user", uid, None, campus, stamp)
+        self.register(uid, mine)
         return record
 
     def alumnize(self, uid: int, mine: dict) -> None:
         now = iso(self.moment())
         self.touch("users", self.users[uid], {"alumni?": True, "alumnized_at": now})
+        self.log("became_alumni", uid, "user", uid, False, True, now)
         for record in mine["cursus_users"]:
             if record["cursus_id"] == MAIN_CURSUS_ID:
+                old = record["end_at"]
                 self.touch("cursus_users", record, {"end_at": now})
+                self.log("cursus_ended", uid, "cursus_user", record["id"], old, now, now)
 
     def transfer(self, uid: int, mine: dict) -> None:
         current = [r for r in mine["campus_users"] if r["is_primary"]]
@@ -306,6 +415,7 @@ class Activity:
         ]
         if not current or not targets:
             return
+        previous = primary_of(current)
         for record in current:
             self.touch("campus_users", record, {"is_primary": False})
         record = self.builder.campus_user(
@@ -313,6 +423,9 @@ class Activity:
         )
         self.store.insert("campus_users", record)
         self.changed["campus_users"] += 1
+        self.log(
+            "entered_scope", uid, "user", uid, previous, record["campus_id"], record["created_at"]
+        )
 
     def reaching_anonymization(self) -> list[int]:
         """Users whose ``anonymize_date`` falls inside the elapsed interval."""
@@ -328,10 +441,13 @@ class Activity:
         values = dict(user)
         anonymize(values)
         values = {k: v for k, v in values.items() if k != "updated_at"}
+        old = user["login"]
         if self.rng.random() < 0.5:
-            self.touch("users", user, values)
+            at = self.touch("users", user, values)
+            self.log("anonymized", uid, "user", uid, old, user["login"], at)
         else:
             self.quietly("users", user, values)
+            self.log("anonymized", uid, "user", uid, old, user["login"], silent=True)
 
     def silent_changes(self, per_campus: int) -> None:
         waiting = [
@@ -339,26 +455,53 @@ class Activity:
         ]
         for record in self.rng.sample(waiting, min(len(waiting), self.count(per_campus * 0.02))):
             self.quietly("projects_users", record, {"status": "finished"})
+            self.log(
+                "project_finished",
+                record["user_id"],
+                "projects_user",
+                record["id"],
+                new=record["final_mark"],
+                silent=True,
+            )
         in_progress = [r for r in self.projects_users.values() if r["status"] == "in_progress"]
         for record in self.rng.sample(
             in_progress, min(len(in_progress), self.count(per_campus * 0.02))
         ):
             self.store.delete("projects_users", record["id"])
             self.silent["projects_users"] += 1
-        memberships = sorted(self.store.collections["coalitions_users"].rows)
+            self.log(
+                "project_unregistered",
+                record["user_id"],
+                "projects_user",
+                record["id"],
+                old=record["project_id"],
+                silent=True,
+            )
+        memberships = self.store.collections["coalitions_users"].rows
         for rid in self.rng.sample(
-            memberships, min(len(memberships), self.count(per_campus * 0.02))
+            sorted(memberships), min(len(memberships), self.count(per_campus * 0.02))
         ):
+            record = memberships[rid]
             self.store.delete("coalitions_users", rid)
             self.silent["coalitions_users"] += 1
+            self.log(
+                "coalition_left",
+                record["user_id"],
+                "coalitions_user",
+                rid,
+                old=record["coalition_id"],
+                silent=True,
+            )
 
     def staff_edit(self) -> None:
         projects = self.store.collections["projects"].rows
         for pid in self.rng.sample(sorted(projects), min(len(projects), self.count(1))):
             project = projects[pid]
             if project.get("difficulty") is not None:
-                self.touch(
+                old = project["difficulty"]
+                at = self.touch(
                     "projects",
                     project,
                     {"difficulty": project["difficulty"] + self.rng.choice((-25, 25, 50))},
                 )
+                self.log("project_edited", None, "project", pid, old, project["difficulty"], at)

@@ -141,5 +141,9 @@ class SimulatorAdmin:
     def delete(self, collection: str, record_id: int) -> None:
         self.call("POST", "delete", {"collection": collection, "id": record_id})
 
+    def changes(self, after: int = 0) -> list[dict]:
+        """The simulator's change log: the entries whose ``seq`` is above ``after``."""
+        return self.call("GET", f"changes?after={int(after)}")["changes"]
+
     def revoke(self) -> int:
         return self.call("POST", "revoke", {})["revoked"]

@@ -8,8 +8,9 @@ with ``Retry-After``; unknown routes and ids get 404 ``{}``; a filter or range o
 headers.
 
 Admin routes live under ``/_sim/`` (no auth, no rate limit, not counted): health, request
-statistics, moving the clock, faults, limits, token revocation, record edits and full dumps of
-a collection for test oracles.
+statistics, moving the clock, faults, limits, token revocation, record edits, and for test
+oracles full dumps of a collection, the ids changed silently (``/_sim/silent``) and the log of
+every change time made (``GET /_sim/changes?after=<seq>``: the entries numbered above ``after``).
 """
 
 from __future__ import annotations
@@ -378,6 +379,11 @@ class Handler(BaseHTTPRequestHandler):
                 return json_reply(200, {"faults": []})
             if route == ("GET", "/_sim/silent"):
                 return json_reply(200, {name: sorted(ids) for name, ids in store.silent.items()})
+            if route == ("GET", "/_sim/changes"):
+                query = dict(parse_qsl(urlsplit(self.path).query))
+                after = int(query.get("after") or 0)
+                with store.lock:
+                    return json_reply(200, {"changes": store.changes(after)})
             if route == ("DELETE", "/_sim/silent"):
                 store.silent.clear()
                 return json_reply(200, {"ok": True})

@@ -6,6 +6,9 @@ and rendered at request time by the renderer each collection is given, the way t
 embeds the current state of what it nests. Keys starting with ``_`` are internal and never
 served.
 
+Every change the simulated activity makes is also appended to ``Store.change_log`` (see
+``Store.log_change``), so that a test can compare what a client derived against what happened.
+
 Queries are answered from a cache of the full filtered and sorted result, kept until the data
 changes: a client reading a 1.5M-row listing by keyset (``range[id]`` after the last id) costs
 one scan for the first page, then a binary search per page.
@@ -149,6 +152,7 @@ class Store:
         self.lock = threading.RLock()
         self.version = 0  # moves on every change; query caches are keyed by it
         self.silent: dict[str, set[int]] = {}  # ids changed without moving updated_at, or deleted
+        self.change_log: list[dict] = []  # append-only, one entry per change (``log_change``)
         self.collections: dict[str, Collection] = {}
         self._query_cache: dict[tuple, tuple[int, list[dict], list[int]]] = {}
         self._indexes: dict[str, tuple[int, object]] = {}
@@ -341,6 +345,42 @@ class Store:
         with self.lock:
             self.collections[name].rows[record["id"]] = record
             self.changed(name, record["id"])
+
+    def log_change(
+        self,
+        kind: str,
+        user_id: int | None,
+        subject: str,
+        subject_id: int,
+        old: object = None,
+        new: object = None,
+        at: str = "",
+        silent: bool = False,
+    ) -> dict:
+        """Append one change to ``change_log``, numbered from 1 (``seq``).
+
+        ``subject`` names the changed record's kind in the singular (``"projects_user"``),
+        ``old``/``new`` are values as the API serves them, ``at`` is the simulated moment of the
+        change and ``silent`` says that the record's ``updated_at`` did not move."""
+        with self.lock:
+            entry = {
+                "seq": len(self.change_log) + 1,
+                "kind": kind,
+                "user_id": user_id,
+                "subject": subject,
+                "subject_id": subject_id,
+                "old": old,
+                "new": new,
+                "at": at,
+                "silent": silent,
+            }
+            self.change_log.append(entry)
+            return entry
+
+    def changes(self, after: int = 0) -> list[dict]:
+        """The logged changes whose ``seq`` is above ``after``, oldest first."""
+        with self.lock:
+            return [dict(entry) for entry in self.change_log[max(0, after) :]]
 
     def delete(self, name: str, record_id: int) -> None:
         """Remove a record; the API has no deletion feed, so every deletion is silent."""

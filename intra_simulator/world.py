@@ -150,7 +150,8 @@ class World:
         return Activity(self.store, self.builder, rng, start, end)
 
     def advance(self, seconds: float, activity: bool = True) -> dict:
-        """Move the clock forward; with ``activity``, people and staff change things."""
+        """Move the clock forward; with ``activity``, people and staff change things (each
+        change is appended to ``store.change_log``)."""
         with self.store.lock:
             start = self.clock.now()
             self.clock.advance(seconds)

@@ -9,11 +9,7 @@
 -- closing) is accepted by `make elt-full ELT_ARGS=--accept-shrink`, which sets
 -- it to 1. Nothing is compared on the first build (nothing published yet).
 
-{% set marts = [
-    'cursus', 'campuses', 'projects', 'campus_projects', 'project_sessions',
-    'coalitions', 'achievements', 'campus_achievements', 'users',
-    'cursus_users', 'projects_users', 'achievements_users', 'coalitions_users',
-] %}
+{% set marts = var('published_marts') %}
 {% set max_shrink = env_var('INTRA_MAX_MART_SHRINK', '0.5') | float %}
 
 with

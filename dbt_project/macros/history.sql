@@ -1,0 +1,287 @@
+{#
+    The history tables (schema `history`) are built by one macro, history_versions:
+    each model names the model whose rows it versions, the row's key, the columns that
+    identify it and the measures whose changes make a new version. Documented in
+    macros/_macros.yml and in the history models' YAML.
+
+    Why incremental models and not dbt snapshots: a snapshot dates a version by the moment
+    it runs (or by updated_at alone, and then misses the changes that do not move it);
+    here a version is dated by the API's own time when the row's updated_at moved, by the
+    load's time otherwise (and says which), the first build dates what it finds by the
+    API's timestamps (a backfill), and versions are numbered, which the event log pairs.
+#}
+
+{% macro history_versions(
+    current, key, attributes, measures, changed_at,
+    new_keys_when='true', backfill_from=none
+) -%}
+    {{- config(
+        unique_key=[key, 'version'],
+        incremental_strategy='delete+insert',
+        indexes=[
+            {'columns': [key, 'version'], 'unique': True},
+            {'columns': ['recorded_load_id']},
+            {'columns': ['closed_load_id']},
+            {'columns': ['user_id']},
+        ],
+    ) -}}
+{{- history_gate() }}
+{%- set columns = [key] + attributes + measures %}
+
+with
+
+current_rows as (
+
+    select
+        {% for column in columns -%}
+{{ column }},
+        {% endfor -%}
+{{ changed_at }} as api_changed_at
+{%- if backfill_from %},
+            {{ backfill_from }} as backfill_from
+{%- endif %}
+    from {{ ref(current) }}
+
+),
+
+{% if is_incremental() %}
+
+    open_versions as (
+
+        select * from {{ this }}
+        where valid_to is null
+
+    ),
+
+    compared as (
+
+        select
+            current_rows.*,
+            open_versions.version as open_version,
+            open_versions.valid_from as open_valid_from,
+            open_versions.api_changed_at as open_api_changed_at
+        from current_rows
+        left join open_versions
+            on current_rows.{{ key }} = open_versions.{{ key }}
+        where
+            (open_versions.{{ key }} is null and ({{ new_keys_when }}))
+            or open_versions.{{ key }} is not null and (
+{%- for measure in measures %}
+                    current_rows.{{ measure }}
+                    is distinct from open_versions.{{ measure }}
+{%- if not loop.last %} or {% endif %}
+                {%- endfor %}
+            )
+
+    ),
+
+    new_versions as (
+
+        select
+            compared.*,
+            coalesce(
+                compared.open_version,
+                (
+                    select max(earlier.version)
+                    from {{ this }} as earlier
+                    where earlier.{{ key }} = compared.{{ key }}
+                ),
+                0
+            ) + 1 as version,
+            case
+                when
+                    compared.open_version is null
+                    and compared.api_changed_at is not null
+                    then compared.api_changed_at
+                when compared.api_changed_at > compared.open_api_changed_at
+                    then greatest(
+                        compared.api_changed_at,
+                        compared.open_valid_from + interval '1 microsecond'
+                    )
+                else {{ run_as_of() }}
+            end as valid_from,
+            case
+                when
+                    compared.open_version is null
+                    and compared.api_changed_at is not null
+                    then 'api'
+                when compared.api_changed_at > compared.open_api_changed_at
+                    then 'api'
+                else 'load'
+            end as valid_from_source,
+            false as is_backfill
+        from compared
+
+    ),
+
+    closed_versions as (
+
+        select
+            open_versions.*,
+            new_versions.valid_from as new_valid_to
+        from open_versions
+        left join current_rows
+            on open_versions.{{ key }} = current_rows.{{ key }}
+        left join new_versions
+            on open_versions.{{ key }} = new_versions.{{ key }}
+        where current_rows.{{ key }} is null or new_versions.{{ key }} is not null
+
+    ),
+
+{% else %}
+
+    new_versions as (
+
+        select
+            current_rows.*,
+            1 as version,
+            coalesce(
+                {% if backfill_from %}current_rows.backfill_from, {% endif %}
+                current_rows.api_changed_at,
+                {{ run_as_of() }}
+            ) as valid_from,
+            case
+                when coalesce(
+                    {% if backfill_from %}current_rows.backfill_from, {% endif %}
+                    current_rows.api_changed_at
+                ) is null then 'load'
+                else 'api'
+            end as valid_from_source,
+            true as is_backfill
+        from current_rows
+        where {{ new_keys_when }}
+
+    ),
+
+{% endif %}
+
+final as (
+
+    select
+        {% for column in columns -%}
+{{ column }},
+        {% endfor -%}
+        api_changed_at,
+        version,
+        valid_from,
+        null::timestamptz as valid_to,
+        valid_from_source,
+        is_backfill,
+        {{ current_load_id() }} as recorded_load_id,
+        null::text as closed_load_id
+    from new_versions
+    {% if is_incremental() %}
+
+        union all
+
+        select
+            {% for column in columns -%}
+{{ column }},
+            {% endfor -%}
+            api_changed_at,
+            version,
+            valid_from,
+            coalesce(new_valid_to, {{ run_as_of() }}) as valid_to,
+            valid_from_source,
+            is_backfill,
+            recorded_load_id,
+            {{ current_load_id() }} as closed_load_id
+        from closed_versions
+    {% endif %}
+
+)
+
+select * from final
+{%- endmacro %}
+
+{#
+    The history and the event log are written during the build, before the publish: they
+    must therefore wait until every test of every mart has passed. dbt runs a test before
+    the models downstream of *all* the nodes it tests, so the history models depend on
+    every published mart and on the ledger (the scoped tests read it); a failed test then
+    skips them and the history stays as it was.
+#}
+{% macro history_gate() -%}
+{%- for mart in var('published_marts') %}
+        -- depends_on: {{ ref(mart) }}
+{%- endfor %}
+    -- depends_on: {{ source('elt', 'runs') }}
+{%- endmacro %}
+
+{#
+    The versions of a history model recorded since the event log's last batch, each beside
+    the version before it (`previous_<measure>`, `has_previous`): what the event log turns
+    into events. Read from the event log's own newest batch on (>=: a batch cut short by a
+    kill is read again; the log's unique event_key drops what it already has).
+#}
+{% macro history_changes(model, key, measures) -%}
+    select
+        version_now.*,
+        version_before.{{ key }} is not null as has_previous,
+        {% for measure in measures -%}
+version_before.{{ measure }} as previous_{{ measure }},
+        {% endfor -%}
+        version_now.recorded_load_id as batch_load_id
+    from {{ ref(model) }} as version_now
+    left join {{ ref(model) }} as version_before
+        on
+            version_now.{{ key }} = version_before.{{ key }}
+            and version_now.version - 1 = version_before.version
+    where version_now.recorded_load_id >= {{ event_log_watermark() }}
+{%- endmacro %}
+
+{#
+    The versions of a history model closed since the event log's last batch with no
+    version after them: rows the marts lost (deleted by the API, or their student left).
+#}
+{% macro history_ends(model, key) -%}
+    select
+        ended.*,
+        ended.closed_load_id as batch_load_id
+    from {{ ref(model) }} as ended
+    where
+        ended.closed_load_id >= {{ event_log_watermark() }}
+        and not exists (
+            select 1
+            from {{ ref(model) }} as later
+            where
+                later.{{ key }} = ended.{{ key }}
+                and later.version = ended.version + 1
+        )
+{%- endmacro %}
+
+{% macro event_log_watermark() -%}
+{%- if is_incremental() -%}
+        (select coalesce(max(recorded_load_id), '') from {{ this }})
+    {%- else -%}
+''
+{%- endif -%}
+{%- endmacro %}
+
+{# A timestamp as ISO 8601 text in UTC, the way the API writes its times. #}
+{% macro iso_text(column) -%}
+to_char({{ column }} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+{%- endmacro %}
+
+{#
+    The columns of one kind of event, named, for the union in hist_events: `kind` is the
+    event's name, the other arguments SQL expressions over the history rows read.
+#}
+{% macro event_columns(
+    kind, occurred_at, occurred_at_source, subject, subject_id,
+    old_value='null', new_value='null', project_id='null', campus_id='null'
+) -%}
+'{{ kind }}' as kind,
+    {{ occurred_at }} as occurred_at,
+    {{ occurred_at_source }} as occurred_at_source,
+    user_id,
+    {{ campus_id }}::bigint as campus_id,
+    '{{ subject }}' as subject,
+    {{ subject_id }} as subject_id,
+    {{ project_id }}::bigint as project_id,
+    {{ old_value }}::text as old_value,
+    {{ new_value }}::text as new_value,
+    version,
+    is_backfill,
+    batch_load_id
+{%- endmacro %}

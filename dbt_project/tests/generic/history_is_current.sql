@@ -1,0 +1,58 @@
+{#
+    Fails for every row whose history is not the current state: a row of
+    `current` (the model the history versions) without an open version, an open
+    version whose measures differ from the row, and an open version of a key
+    `current` no longer has. `current_where` restricts the rows that must have
+    one (the students in scope, for the history of scope).
+#}
+{% test history_is_current(
+    model, current, key, measures, current_where='true'
+) %}
+    
+
+with
+
+current_rows as (
+
+    select * from {{ ref(current) }}
+
+),
+
+open_versions as (
+
+    select * from {{ model }}
+    where valid_to is null
+
+),
+
+compared as (
+
+    select
+        coalesce(current_rows.{{ key }}, open_versions.{{ key }}) as key_value,
+        case
+            when open_versions.{{ key }} is null then 'no open version'
+            when current_rows.{{ key }} is null then 'open version of a row gone'
+            else 'open version differs from the row'
+        end as problem
+    from current_rows
+    full outer join open_versions
+        on current_rows.{{ key }} = open_versions.{{ key }}
+    where
+        (open_versions.{{ key }} is null and ({{ current_where }}))
+        or current_rows.{{ key }} is null
+        or (
+            open_versions.{{ key }} is not null
+            and (
+{%- for measure in measures %}
+                    current_rows.{{ measure }}
+                    is distinct from open_versions.{{ measure }}
+                    {%- if not loop.last %} or {% endif %}
+                {%- endfor %}
+            )
+        )
+
+)
+
+select * from compared
+
+{% endtest %}

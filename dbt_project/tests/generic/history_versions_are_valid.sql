@@ -1,0 +1,61 @@
+{#
+    Fails for every version of a history table that breaks the versioning: a
+    valid_to not after its valid_from, a key with more than one open version,
+    or a version that starts before the one it follows ends.
+#}
+{% test history_versions_are_valid(model, key) %}
+
+with
+
+versions as (
+
+    select * from {{ model }}
+
+),
+
+empty_intervals as (
+
+    select
+        {{ key }} as key_value,
+        version,
+        'valid_to is not after valid_from' as problem
+    from versions
+    where valid_to <= valid_from
+
+),
+
+open_twice as (
+
+    select
+        {{ key }} as key_value,
+        max(version) as version,
+        'more than one open version' as problem
+    from versions
+    where valid_to is null
+    group by {{ key }}
+    having count(*) > 1
+
+),
+
+overlapping as (
+
+    select
+        later.{{ key }} as key_value,
+        later.version,
+        'starts before the previous version ends' as problem
+    from versions as later
+    inner join versions as earlier
+        on
+            later.{{ key }} = earlier.{{ key }}
+            and later.version - 1 = earlier.version
+    where earlier.valid_to is null or later.valid_from < earlier.valid_to
+
+)
+
+select * from empty_intervals
+union all
+select * from open_twice
+union all
+select * from overlapping
+
+{% endtest %}
