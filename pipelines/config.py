@@ -51,6 +51,8 @@ MARTS = (
     "projects_users",
     "achievements_users",
     "coalitions_users",
+    # the event feed: a view over the event log (schema history), appended by every build
+    "events",
 )
 
 

@@ -13,8 +13,10 @@ from collections import Counter
 from datetime import datetime
 
 import pytest
+import yaml
 
 from intra_simulator.control import SimulatorProcess
+from pipelines.config import MARTS
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.integration
@@ -211,3 +213,10 @@ def test_events_follow_the_simulators_log_through_hours_a_failed_build_a_kill_an
     # the hours did bring each kind of change
     assert all(compared[k] for k in EVENT_KINDS - {"project_failed", "coalition_left"}), compared
     assert compared["late"], "the reconciliation found changes the hourly runs missed"
+
+
+def test_the_marts_the_history_waits_for_are_the_published_marts() -> None:
+    """The history models wait for the tests of every mart in dbt's var published_marts;
+    the ELT reports on MARTS: the same tables, plus the event feed built after them."""
+    project = yaml.safe_load((REPO / "dbt_project" / "dbt_project.yml").read_text())
+    assert [*project["vars"]["published_marts"], "events"] == list(MARTS)
