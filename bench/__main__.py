@@ -33,9 +33,10 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        choices=["real_limits", "backfill"],
+        choices=["real_limits", "backfill", "history"],
         help="run only scenario 2 (real_limits), or scenario 1 and the three built on its "
-        "database (backfill); the other results are kept from the existing output file",
+        "database (backfill), or scenario 6 (history: what history and events add to the "
+        "hourly run); the other results are kept from the existing output file",
     )
     parser.add_argument("--data-dir", type=Path, default=REPO / ".data" / "bench")
     parser.add_argument("--output", type=Path, default=RESULTS)
@@ -86,6 +87,7 @@ def targets(results: dict) -> list[dict]:
             ),
             "pass": hourly["dbt_ratio"] < 0.10,
         },
+        *history_targets(results.get("history"), hourly),
         {
             "target": "load stage within 3x of one COPY into jsonb",
             "measured": f"{load:.1f} s vs {baseline['median_seconds']:.1f} s "
@@ -99,6 +101,26 @@ def targets(results: dict) -> list[dict]:
             f"{baseline['megabytes']:,} MB as JSON)",
             "pass": growth < 256,
         },
+    ]
+
+
+def history_targets(history: dict | None, hourly: dict) -> list[dict]:
+    """Scenario 6's target, once it has been measured."""
+    if not history:
+        return []
+    m = history["median"]
+    return [
+        {
+            "target": "history and events add < 25% to the hourly dbt stage",
+            "measured": (
+                f"{m['history_seconds']:.1f} s of a {m['dbt_seconds']:.1f} s dbt stage "
+                f"(+{m['added_to_dbt']:.1%} over the build without them); first build "
+                f"{history['first_build_history_seconds']:.1f} s; history grows "
+                f"{history['growth_bytes_per_simulated_day'] / 1e6:.1f} MB per simulated day "
+                f"({history['history_bytes_after_backfill'] / 1e6:.0f} MB after the backfill)"
+            ),
+            "pass": m["added_to_dbt"] < 0.25,
+        }
     ]
 
 
@@ -179,6 +201,9 @@ def main() -> int:
             results["nothing_changed"] = measured(quiet, commit)
             hourly = scenarios.hourly(bench, sim, database, args.repeats)
             results["hourly"] = measured(hourly, commit)
+        if args.only in (None, "history"):
+            history = scenarios.history(bench, sim, args.repeats)
+            results["history"] = measured(history, commit)
     results["targets"] = targets(results)
     results["bench_seconds"] = round(time.monotonic() - started, 1)
     args.output.write_text(json.dumps(results, indent=2) + "\n")

@@ -1,4 +1,4 @@
-"""The five bench scenarios. Each returns a JSON-able dict; ``bench.__main__`` orders them.
+"""The six bench scenarios. Each returns a JSON-able dict; ``bench.__main__`` orders them.
 
 Every timing is repeated and the median reported; comparisons (incremental dbt against a full
 refresh, our load against COPY) are ratios of runs made in the same repetition.
@@ -6,7 +6,9 @@ refresh, our load against COPY) are ratios of runs made in the same repetition.
 
 from __future__ import annotations
 
+import json
 import time
+from datetime import datetime
 
 from bench.harness import Bench, EltRun, median
 from intra_simulator.control import SimulatorProcess
@@ -201,4 +203,82 @@ def copy_baseline(bench: Bench, database: Database, repeats: int) -> dict:
         "megabytes": round(lines.stat().st_size / 2**20, 1),
         "seconds": [round(s, 3) for s in seconds],
         "median_seconds": round(median(seconds), 3),
+    }
+
+
+def history_part(workdir) -> tuple[float, float]:
+    """Seconds of the last dbt build spent on history and events, and the build's node span.
+
+    The history models wait for every test of every mart (their gate), so they and their
+    tests are the build's tail: from the first of them starting to the last node ending."""
+    results = json.loads((workdir / "dbt-target" / "run_results.json").read_text())["results"]
+
+    def span(result: dict) -> tuple[datetime, datetime]:
+        times = [t for t in result.get("timing", []) if t.get("started_at")]
+        return (
+            min(datetime.fromisoformat(t["started_at"].replace("Z", "+00:00")) for t in times),
+            max(datetime.fromisoformat(t["completed_at"].replace("Z", "+00:00")) for t in times),
+        )
+
+    spans = {r["unique_id"]: span(r) for r in results if r.get("timing")}
+    history = [s for uid, s in spans.items() if "hist_" in uid or uid == "model.intra.events"]
+    if not history:
+        return 0.0, 0.0
+    end = max(e for _, e in spans.values())
+    start = min(s for s, _ in spans.values())
+    return (end - min(s for s, _ in history)).total_seconds(), (end - start).total_seconds()
+
+
+def history_bytes(database: Database) -> int:
+    with database.connect() as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "select coalesce(sum(pg_total_relation_size(c.oid)), 0) from pg_class as c "
+            "join pg_namespace as n on n.oid = c.relnamespace "
+            "where n.nspname = 'history' and c.relkind = 'r'"
+        )
+        return int(cursor.fetchone()[0])
+
+
+def history(bench: Bench, sim: SimulatorProcess, repeats: int) -> dict:
+    """Scenario 6: what history and events add to the hourly run (seconds and share of the
+    dbt stage) and how fast they grow, on a database of its own: a backfill (the first
+    history build), a quiet run, then hourly runs after an hour of activity each."""
+    sim.admin.configure(**LIFTED)
+    database, workdir = bench.fresh()
+    first = bench.run(sim, database, workdir)
+    check(first, "history backfill")
+    first_seconds, first_dbt = history_part(workdir)
+    bench.say(f"history: first build {first_seconds:.1f} s of its dbt {first_dbt:.1f} s")
+    check(bench.run(sim, database, workdir), "history quiet run")
+    runs = []
+    for i in range(repeats):
+        size = history_bytes(database)
+        sim.admin.advance(3600)
+        run = bench.run(sim, database, workdir)
+        check(run, "history hourly")
+        seconds, _ = history_part(workdir)
+        dbt = float((run.ledger.get("seconds") or {}).get("dbt") or 0.0)
+        runs.append(
+            {
+                "dbt_seconds": round(dbt, 3),
+                "history_seconds": round(seconds, 3),
+                "share_of_dbt": round(seconds / dbt, 4) if dbt else 0.0,
+                # what the same build costs without them: the dbt stage minus their tail
+                "added_to_dbt": round(seconds / (dbt - seconds), 4) if dbt > seconds else 0.0,
+                "history_growth_bytes": history_bytes(database) - size,
+            }
+        )
+        bench.say(f"history hourly {i + 1}/{repeats}: {seconds:.1f} s of dbt {dbt:.1f} s")
+    median_growth = median([r["history_growth_bytes"] for r in runs])
+    return {
+        "first_build_history_seconds": round(first_seconds, 3),
+        "first_build_dbt_seconds": round(first_dbt, 3),
+        "history_bytes_after_backfill": history_bytes(database)
+        - sum(r["history_growth_bytes"] for r in runs),
+        "growth_bytes_per_simulated_day": round(24 * median_growth),
+        "runs": runs,
+        "median": {
+            key: round(median([r[key] for r in runs]), 4)
+            for key in ("dbt_seconds", "history_seconds", "share_of_dbt", "added_to_dbt")
+        },
     }

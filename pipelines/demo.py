@@ -67,6 +67,8 @@ def next_steps(data_dir: Path) -> list[str]:
         f"  {script} docs --data-dir {where}      # browse every model and column",
         f"  {script} dbt --data-dir {where} test  # the data-quality tests, by hand",
         f"  {psql} -h {socket_dir} -U postgres intra -c 'select * from marts.campuses limit 5'",
+        f"  {psql} -h {socket_dir} -U postgres intra -c "
+        "'select kind, count(*) from marts.events group by kind'  # the event feed (README)",
         f"  {script} db-stop --data-dir {where}   # stop the demo's PostgreSQL",
         f"or with make: make status DATA_DIR={where} (docs, db-stop alike)",
     ]
