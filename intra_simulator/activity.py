@@ -354,6 +354,8 @@ class Activity:
         for name in LIVE_COLLECTIONS:
             for record in getattr(self.builder.population, name)[before[name] :]:
                 record["created_at"] = record["updated_at"] = at
+                if record.get("marked_at"):  # generated after `created`: not in the future
+                    record["marked_at"] = at
                 self.store.insert(name, record)
                 self.changed[name] += 1
                 uid = record["id"] if name == "users" else record["user_id"]
@@ -367,8 +369,8 @@ class Activity:
                     self.log_finished(uid, record)
 
     def log_finished(self, uid: int, record: dict) -> None:
-        """A new student's project that they arrive with already marked: its end is dated by
-        its own ``marked_at`` (which the generator may put after the arrival)."""
+        """A new student's project that they arrive with already marked (dated by the
+        arrival, like every record of theirs)."""
         mark, at = record["final_mark"], record["marked_at"] or record["updated_at"]
         self.log("project_finished", uid, "projects_user", record["id"], new=mark, at=at)
         if record["validated?"] is not None:
