@@ -25,21 +25,17 @@
             {'columns': ['user_id']},
         ],
     ) -}}
-{{- history_gate() }}
-{%- set columns = [key] + attributes + measures %}
+    {{- history_gate() }}
+    {%- set columns = [key] + attributes + measures %}
 
 with
 
 current_rows as (
 
     select
-        {% for column in columns -%}
-{{ column }},
-        {% endfor -%}
-{{ changed_at }} as api_changed_at
-{%- if backfill_from %},
-            {{ backfill_from }} as backfill_from
-{%- endif %}
+        {{ columns | join(', ') }},
+        {{ changed_at }} as api_changed_at,
+        {{ backfill_from or 'null::timestamptz' }} as backfill_from
     from {{ ref(current) }}
 
 ),
@@ -65,12 +61,10 @@ current_rows as (
             on current_rows.{{ key }} = open_versions.{{ key }}
         where
             (open_versions.{{ key }} is null and ({{ new_keys_when }}))
-            or open_versions.{{ key }} is not null and (
-{%- for measure in measures %}
-                    current_rows.{{ measure }}
-                    is distinct from open_versions.{{ measure }}
-{%- if not loop.last %} or {% endif %}
-                {%- endfor %}
+            or (
+                open_versions.{{ key }} is not null
+                and ({{ prefixed('current_rows', measures) }})
+                is distinct from ({{ prefixed('open_versions', measures) }})
             )
 
     ),
@@ -136,15 +130,15 @@ current_rows as (
             current_rows.*,
             1 as version,
             coalesce(
-                {% if backfill_from %}current_rows.backfill_from, {% endif %}
+                current_rows.backfill_from,
                 current_rows.api_changed_at,
                 {{ run_as_of() }}
             ) as valid_from,
             case
-                when coalesce(
-                    {% if backfill_from %}current_rows.backfill_from, {% endif %}
-                    current_rows.api_changed_at
-                ) is null then 'load'
+                when
+                    current_rows.backfill_from is null
+                    and current_rows.api_changed_at is null
+                    then 'load'
                 else 'api'
             end as valid_from_source,
             true as is_backfill
@@ -158,9 +152,7 @@ current_rows as (
 final as (
 
     select
-        {% for column in columns -%}
-{{ column }},
-        {% endfor -%}
+        {{ columns | join(', ') }},
         api_changed_at,
         version,
         valid_from,
@@ -175,9 +167,7 @@ final as (
         union all
 
         select
-            {% for column in columns -%}
-{{ column }},
-            {% endfor -%}
+            {{ columns | join(', ') }},
             api_changed_at,
             version,
             valid_from,
@@ -202,9 +192,9 @@ select * from final
     skips them and the history stays as it was.
 #}
 {% macro history_gate() -%}
-{%- for mart in var('published_marts') %}
+    {%- for mart in var('published_marts') %}
         -- depends_on: {{ ref(mart) }}
-{%- endfor %}
+    {%- endfor %}
     -- depends_on: {{ source('elt', 'runs') }}
 {%- endmacro %}
 
@@ -219,7 +209,7 @@ select * from final
         version_now.*,
         version_before.{{ key }} is not null as has_previous,
         {% for measure in measures -%}
-version_before.{{ measure }} as previous_{{ measure }},
+    version_before.{{ measure }} as previous_{{ measure }},
         {% endfor -%}
         version_now.recorded_load_id as batch_load_id
     from {{ ref(model) }} as version_now
@@ -251,16 +241,16 @@ version_before.{{ measure }} as previous_{{ measure }},
 {%- endmacro %}
 
 {% macro event_log_watermark() -%}
-{%- if is_incremental() -%}
+    {%- if is_incremental() -%}
         (select coalesce(max(recorded_load_id), '') from {{ this }})
     {%- else -%}
-''
-{%- endif -%}
+        ''
+    {%- endif -%}
 {%- endmacro %}
 
 {# A timestamp as ISO 8601 text in UTC, the way the API writes its times. #}
 {% macro iso_text(column) -%}
-to_char({{ column }} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+    to_char({{ column }} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
 {%- endmacro %}
 
 {#
@@ -271,7 +261,7 @@ to_char({{ column }} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
     kind, occurred_at, occurred_at_source, subject, subject_id,
     old_value='null', new_value='null', project_id='null', campus_id='null'
 ) -%}
-'{{ kind }}' as kind,
+    '{{ kind }}' as kind,
     {{ occurred_at }} as occurred_at,
     {{ occurred_at_source }} as occurred_at_source,
     user_id,
@@ -284,4 +274,10 @@ to_char({{ column }} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
     version,
     is_backfill,
     batch_load_id
+{%- endmacro %}
+
+{# `alias.column` for each column, comma-separated: one side of a row
+   comparison. #}
+{% macro prefixed(alias, columns) -%}
+    {{ alias }}.{{ columns | join(', ' ~ alias ~ '.') }}
 {%- endmacro %}

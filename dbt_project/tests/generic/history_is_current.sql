@@ -42,15 +42,9 @@ compared as (
         or current_rows.{{ key }} is null
         or (
             open_versions.{{ key }} is not null
-            and (
-{%- for measure in measures %}
-                    current_rows.{{ measure }}
-                    is distinct from open_versions.{{ measure }}
-                    {%- if not loop.last %} or {% endif %}
-                {%- endfor %}
-            )
+            and ({{ prefixed('current_rows', measures) }})
+            is distinct from ({{ prefixed('open_versions', measures) }})
         )
-
 )
 
 select * from compared
