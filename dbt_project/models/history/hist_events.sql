@@ -29,30 +29,16 @@ projects as (
 
 ),
 
-finished as (
+-- a project's end: dated by its marked_at when the API set a new one, else
+-- like its version (a change that did not move updated_at is the run's)
+newly_finished as (
 
     select
         *,
-        case
-            when
-                marked_at is not null
-                and (
-                    not has_previous
-                    or marked_at is distinct from previous_marked_at
-                )
-                then marked_at
-            else valid_from
-        end as finished_at,
-        case
-            when
-                marked_at is not null
-                and (
-                    not has_previous
-                    or marked_at is distinct from previous_marked_at
-                )
-                then 'api'
-            else valid_from_source
-        end as finished_at_source
+        marked_at is not null
+        and (
+            not has_previous or marked_at is distinct from previous_marked_at
+        ) as is_newly_marked
     from projects
     where
         status = 'finished'
@@ -62,6 +48,18 @@ finished as (
             or occurrence > previous_occurrence
             or marked_at is distinct from previous_marked_at
         )
+
+),
+
+finished as (
+
+    select
+        *,
+        case when is_newly_marked then marked_at else valid_from end
+            as finished_at,
+        case when is_newly_marked then 'api' else valid_from_source end
+            as finished_at_source
+    from newly_finished
 
 ),
 
