@@ -69,42 +69,63 @@ current_rows as (
 
     ),
 
-    new_versions as (
+    -- a row with no open version may have closed ones (it left the marts and
+    -- came back): its numbering continues, and it is dated after they ended
+    placed as (
 
         select
             compared.*,
+            earlier.version as earlier_version,
+            earlier.valid_to as earlier_valid_to
+        from compared
+        left join {{ this }} as earlier
+            on
+                compared.open_version is null
+                and compared.{{ key }} = earlier.{{ key }}
+                and earlier.version = (
+                    select max(latest.version)
+                    from {{ this }} as latest
+                    where latest.{{ key }} = compared.{{ key }}
+                )
+
+    ),
+
+    -- dated by the API when its time moved past the version before; else the
+    -- change did not move updated_at, and the run that saw it dates it
+    dated as (
+
+        select
+            *,
             coalesce(
-                compared.open_version,
-                (
-                    select max(earlier.version)
-                    from {{ this }} as earlier
-                    where earlier.{{ key }} = compared.{{ key }}
-                ),
-                0
-            ) + 1 as version,
+                case
+                    when open_version is not null
+                        then api_changed_at > open_api_changed_at
+                    when earlier_version is not null
+                        then api_changed_at > earlier_valid_to
+                    else api_changed_at is not null
+                end,
+                false
+            ) as is_dated_by_api
+        from placed
+
+    ),
+
+    new_versions as (
+
+        select
+            *,
+            coalesce(open_version, earlier_version, 0) + 1 as version,
             case
-                when
-                    compared.open_version is null
-                    and compared.api_changed_at is not null
-                    then compared.api_changed_at
-                when compared.api_changed_at > compared.open_api_changed_at
+                when is_dated_by_api
                     then greatest(
-                        compared.api_changed_at,
-                        compared.open_valid_from + interval '1 microsecond'
+                        api_changed_at, open_valid_from + interval '1 microsecond'
                     )
                 else {{ run_as_of() }}
             end as valid_from,
-            case
-                when
-                    compared.open_version is null
-                    and compared.api_changed_at is not null
-                    then 'api'
-                when compared.api_changed_at > compared.open_api_changed_at
-                    then 'api'
-                else 'load'
-            end as valid_from_source,
+            case when is_dated_by_api then 'api' else 'load' end
+                as valid_from_source,
             false as is_backfill
-        from compared
+        from dated
 
     ),
 
