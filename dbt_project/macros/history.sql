@@ -13,7 +13,7 @@
 
 {% macro history_versions(
     current, key, attributes, measures, changed_at,
-    new_keys_when='true', backfill_from=none
+    new_keys_when='true', backfill_from=none, load_column=none
 ) -%}
     {{- config(
         unique_key=[key, 'version'],
@@ -30,40 +30,45 @@
 
 with
 
-current_rows as (
-
-    select
-        {{ columns | join(', ') }},
-        {{ changed_at }} as api_changed_at,
-        {{ backfill_from or 'null::timestamptz' }} as backfill_from
-    from {{ ref(current) }}
-
-),
-
 {% if is_incremental() %}
 
-    open_versions as (
+    -- the rows to compare with their open version: those the build wrote since
+    -- this table's last batch (with `load_column`), else every row
+    candidates as (
 
-        select * from {{ this }}
-        where valid_to is null
+        select
+            {{ columns | join(', ') }},
+            {{ changed_at }} as api_changed_at
+        from {{ ref(current) }}
+        {% if load_column %}
+            where {{ load_column }} > (
+                select
+                    coalesce(
+                        greatest(max(recorded_load_id), max(closed_load_id)), ''
+                    )
+                from {{ this }}
+            )
+        {% endif %}
 
     ),
 
     compared as (
 
         select
-            current_rows.*,
+            candidates.*,
             open_versions.version as open_version,
             open_versions.valid_from as open_valid_from,
             open_versions.api_changed_at as open_api_changed_at
-        from current_rows
-        left join open_versions
-            on current_rows.{{ key }} = open_versions.{{ key }}
+        from candidates
+        left join {{ this }} as open_versions
+            on
+                candidates.{{ key }} = open_versions.{{ key }}
+                and open_versions.valid_to is null
         where
             (open_versions.{{ key }} is null and ({{ new_keys_when }}))
             or (
                 open_versions.{{ key }} is not null
-                and ({{ prefixed('current_rows', measures) }})
+                and ({{ prefixed('candidates', measures) }})
                 is distinct from ({{ prefixed('open_versions', measures) }})
             )
 
@@ -78,15 +83,15 @@ current_rows as (
             earlier.version as earlier_version,
             earlier.valid_to as earlier_valid_to
         from compared
-        left join {{ this }} as earlier
-            on
-                compared.open_version is null
-                and compared.{{ key }} = earlier.{{ key }}
-                and earlier.version = (
-                    select max(latest.version)
-                    from {{ this }} as latest
-                    where latest.{{ key }} = compared.{{ key }}
-                )
+        left join lateral (
+            select
+                versions.version,
+                versions.valid_to
+            from {{ this }} as versions
+            where versions.{{ key }} = compared.{{ key }}
+            order by 1 desc
+            limit 1
+        ) as earlier on compared.open_version is null
 
     ),
 
@@ -129,17 +134,31 @@ current_rows as (
 
     ),
 
+    -- the open versions that end: replaced by a new one, or of a row `current`
+    -- no longer has (deleted by the API, or its student left)
     closed_versions as (
 
         select
             open_versions.*,
             new_versions.valid_from as new_valid_to
-        from open_versions
-        left join current_rows
-            on open_versions.{{ key }} = current_rows.{{ key }}
-        left join new_versions
+        from {{ this }} as open_versions
+        inner join new_versions
             on open_versions.{{ key }} = new_versions.{{ key }}
-        where current_rows.{{ key }} is null or new_versions.{{ key }} is not null
+        where open_versions.valid_to is null
+
+        union all
+
+        select
+            open_versions.*,
+            null::timestamptz as new_valid_to
+        from {{ this }} as open_versions
+        where
+            open_versions.valid_to is null
+            and not exists (
+                select 1
+                from {{ ref(current) }} as current_rows
+                where current_rows.{{ key }} = open_versions.{{ key }}
+            )
 
     ),
 
@@ -148,22 +167,19 @@ current_rows as (
     new_versions as (
 
         select
-            current_rows.*,
+            {{ columns | join(', ') }},
+            {{ changed_at }} as api_changed_at,
             1 as version,
             coalesce(
-                current_rows.backfill_from,
-                current_rows.api_changed_at,
-                {{ run_as_of() }}
+                {{ backfill_from or 'null' }}, {{ changed_at }}, {{ run_as_of() }}
             ) as valid_from,
             case
-                when
-                    current_rows.backfill_from is null
-                    and current_rows.api_changed_at is null
+                when coalesce({{ backfill_from or 'null' }}, {{ changed_at }}) is null
                     then 'load'
                 else 'api'
             end as valid_from_source,
             true as is_backfill
-        from current_rows
+        from {{ ref(current) }} as candidates
         where {{ new_keys_when }}
 
     ),

@@ -10,4 +10,5 @@
     attributes=['user_id', 'achievement_id', 'created_at'],
     measures=['nbr_of_success'],
     changed_at='updated_at',
+    load_column='_processed_load_id',
 ) }}

@@ -9,4 +9,5 @@
     attributes=['user_id', 'cursus_id', 'begin_at', 'created_at'],
     measures=['level', 'grade', 'blackholed_at', 'end_at'],
     changed_at='updated_at',
+    load_column='_processed_load_id',
 ) }}

@@ -9,4 +9,5 @@
     attributes=['user_id', 'project_id', 'created_at'],
     measures=['status', 'final_mark', 'is_validated', 'occurrence', 'marked_at'],
     changed_at='updated_at',
+    load_column='_processed_load_id',
 ) }}

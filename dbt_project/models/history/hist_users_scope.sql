@@ -11,6 +11,6 @@
     attributes=[],
     measures=['campus_id', 'is_in_scope', 'is_alumni', 'is_active'],
     changed_at='changed_at',
-    new_keys_when='current_rows.is_in_scope',
+    new_keys_when='candidates.is_in_scope',
     backfill_from='begin_at',
 ) }}

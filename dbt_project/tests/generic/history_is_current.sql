@@ -3,27 +3,69 @@
     `current` (the model the history versions) without an open version, an open
     version whose measures differ from the row, and an open version of a key
     `current` no longer has. `current_where` restricts the rows that must have
-    one (the students in scope, for the history of scope).
+    one (the students in scope, for the history of scope). Hourly, with
+    `load_column`, it checks the rows the build wrote and the keys whose
+    versions it recorded or closed (published_load_id); else every row.
 #}
 {% test history_is_current(
-    model, current, key, measures, current_where='true'
+    model, current, key, measures, current_where='true', load_column=none
 ) %}
-    
 
 with
 
-current_rows as (
+{% if load_column %}
 
-    select * from {{ ref(current) }}
+    touched as (
 
-),
+        select {{ key }}
+        from {{ ref(current) }}
+        where {{ load_column }} > {{ published_load_id() }}
 
-open_versions as (
+        union
 
-    select * from {{ model }}
-    where valid_to is null
+        select {{ key }}
+        from {{ model }}
+        where
+            greatest(recorded_load_id, closed_load_id)
+            > {{ published_load_id() }}
 
-),
+    ),
+
+    current_rows as (
+
+        select current_rows.*
+        from {{ ref(current) }} as current_rows
+        inner join touched
+            on current_rows.{{ key }} = touched.{{ key }}
+
+    ),
+
+    open_versions as (
+
+        select open_versions.*
+        from {{ model }} as open_versions
+        inner join touched
+            on open_versions.{{ key }} = touched.{{ key }}
+        where open_versions.valid_to is null
+
+    ),
+
+{% else %}
+
+    current_rows as (
+
+        select * from {{ ref(current) }}
+
+    ),
+
+    open_versions as (
+
+        select * from {{ model }}
+        where valid_to is null
+
+    ),
+
+{% endif %}
 
 compared as (
 
@@ -45,6 +87,7 @@ compared as (
             and ({{ prefixed('current_rows', measures) }})
             is distinct from ({{ prefixed('open_versions', measures) }})
         )
+
 )
 
 select * from compared

@@ -1,15 +1,29 @@
 {#
     Fails for every version of a history table that breaks the versioning: a
     valid_to not after its valid_from, a key with more than one open version,
-    or a version that starts before the one it follows ends.
+    or a version that starts before the one it follows ends. Hourly, it checks
+    the keys whose versions this build recorded or closed (published_load_id);
+    a full refresh, every key.
 #}
 {% test history_versions_are_valid(model, key) %}
 
 with
 
+touched as (
+
+    select distinct {{ key }}
+    from {{ model }}
+    where
+        greatest(recorded_load_id, closed_load_id) > {{ published_load_id() }}
+
+),
+
 versions as (
 
-    select * from {{ model }}
+    select versions.*
+    from {{ model }} as versions
+    inner join touched
+        on versions.{{ key }} = touched.{{ key }}
 
 ),
 
@@ -32,7 +46,7 @@ open_twice as (
         'more than one open version' as problem
     from versions
     where valid_to is null
-    group by {{ key }}
+    group by 1
     having count(*) > 1
 
 ),
