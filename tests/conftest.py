@@ -191,7 +191,26 @@ def pytest_collection_modifyitems(config, items) -> None:
         integration = item.get_closest_marker("integration") is not None
         return known.get(item.nodeid, math.inf if integration else 0.0)
 
-    items.sort(key=cost, reverse=True)  # stable: equal costs keep their order
+    # The tests of a module that share a fixture of module scope (a simulator) may depend on
+    # their order: they move as one block, in their order, at the cost of the longest.
+    costs = {item: cost(item) for item in items}
+    blocks: dict[str, float] = {}
+    for item in items:
+        if shares_a_module_fixture(item):
+            blocks[item.module.__name__] = max(blocks.get(item.module.__name__, 0), costs[item])
+    for item in items:
+        if shares_a_module_fixture(item):
+            costs[item] = blocks[item.module.__name__]
+    items.sort(key=costs.__getitem__, reverse=True)  # stable: equal costs keep their order
+
+
+def shares_a_module_fixture(item) -> bool:
+    definitions = getattr(item, "_fixtureinfo", None)
+    return definitions is not None and any(
+        definition.scope in ("module", "class", "package")
+        for chain in definitions.name2fixturedefs.values()
+        for definition in chain
+    )
 
 
 class Durations:
