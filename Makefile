@@ -42,8 +42,11 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 	$(BIN)/sqlfluff lint dbt_project
 
+# Four workers on two cores: the integration tests spend much of their time waiting (rate
+# limits, subprocesses, PostgreSQL). One test at a time per worker, longest first (see
+# tests/conftest.py), so that the workers finish together.
 unit: $(INSTALLED)
-	$(BIN)/pytest -m "not slow" --numprocesses auto --maxprocesses 4
+	$(BIN)/pytest -m "not slow" --numprocesses 4 --dist load --maxschedchunk 1
 
 test-slow: $(INSTALLED)
 	$(BIN)/pytest -m slow -s

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
+import math
 import os
+import shutil
 import subprocess
 import sys
-import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,7 @@ import pytest
 
 from intra_simulator.control import SimulatorProcess
 from pipelines.database import Database
+from pipelines.dbt_runner import run_dbt
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -38,10 +41,20 @@ def socket_dir(server) -> str:
     return psycopg2.extensions.parse_dsn(server.get_uri())["host"]
 
 
+def database_name(worker_id: str) -> str:
+    """One name per xdist worker, reused by its tests (one at a time): dbt keeps a parse only
+    for the same connection, and the name is part of it (see ``dbt_parsed``)."""
+    return f"t_{worker_id}"
+
+
+def database_dsn(postgres, name: str) -> str:
+    return f"postgresql://postgres:test@localhost/{name}?host={socket_dir(postgres)}"
+
+
 @pytest.fixture
-def database(postgres) -> Database:
+def database(postgres, worker_id) -> Database:
     """A new, empty database for one test."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
+    name = database_name(worker_id)
     host = socket_dir(postgres)
 
     def admin(sql: str) -> None:  # a fresh connection each time: a test may restart the server
@@ -51,9 +64,32 @@ def database(postgres) -> Database:
             cursor.execute(sql)
         connection.close()
 
-    admin(f"create database {name}")
-    yield Database(dsn=f"postgresql://postgres:test@localhost/{name}?host={host}", embedded=False)
     admin(f"drop database if exists {name} with (force)")
+    admin(f"create database {name}")
+    yield Database(dsn=database_dsn(postgres, name), embedded=False)
+    admin(f"drop database if exists {name} with (force)")
+
+
+@pytest.fixture(scope="session")
+def dbt_parsed(postgres, worker_id, tmp_path_factory) -> Path:
+    """dbt's partial-parse file for this worker's database, made once per worker.
+
+    A first ``dbt build`` in an empty target folder parses the whole project (about 5 s of
+    CPU); a later one reuses ``partial_parse.msgpack`` when the project, the vars and the
+    connection are the same. ``dbt parse`` here runs with the ELT's own command line, vars
+    and connection, so every test's first build starts from this parse as a deployment's
+    second run would (dbt's log says "Unable to do partial parsing" otherwise)."""
+    name = database_name(worker_id)
+    target = tmp_path_factory.mktemp("dbt-parsed")
+    parsed = run_dbt(
+        Database(dsn=database_dsn(postgres, name), embedded=False),
+        "parse",
+        dbt_vars={"cursus_id": 21},
+        log_dir=target / "logs",
+        target_dir=target,
+    )
+    assert parsed.ok, parsed.log_path.read_text()
+    return target / "partial_parse.msgpack"
 
 
 @dataclass
@@ -63,6 +99,7 @@ class Elt:
     simulator: SimulatorProcess
     database: Database
     data_dir: Path
+    dbt_parsed: Path | None = None  # copied into the dbt target folder before the first run
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {
@@ -76,8 +113,16 @@ class Elt:
         env.update(extra)
         return {k: v for k, v in env.items() if v is not None}
 
+    def argv(self, *args: str) -> list[str]:
+        """The command line of a run, its dbt target folder given the session's parse."""
+        target = self.data_dir / "dbt-target"
+        if self.dbt_parsed and not target.exists():
+            target.mkdir(parents=True)
+            shutil.copy(self.dbt_parsed, target / self.dbt_parsed.name)
+        return [sys.executable, "-m", "pipelines.elt", "--data-dir", str(self.data_dir), *args]
+
     def run(self, *args: str, **env: str) -> subprocess.CompletedProcess:
-        argv = [sys.executable, "-m", "pipelines.elt", "--data-dir", str(self.data_dir), *args]
+        argv = self.argv(*args)
         return subprocess.run(
             argv, cwd=REPO, env=self.env(**env), capture_output=True, text=True, timeout=600
         )
@@ -105,9 +150,10 @@ class Elt:
 
 
 @pytest.fixture
-def make_elt(database, tmp_path):
-    def make(simulator: SimulatorProcess) -> Elt:
-        return Elt(simulator, database, tmp_path / "data")
+def make_elt(database, tmp_path, dbt_parsed):
+    def make(simulator: SimulatorProcess, parsed: bool = True) -> Elt:
+        """``parsed=False``: dbt parses the project from scratch, as in a new deployment."""
+        return Elt(simulator, database, tmp_path / "data", dbt_parsed if parsed else None)
 
     return make
 
@@ -121,3 +167,71 @@ def lock_held_by_another_run(data_dir: Path):
         held.write('{"pid": 4242, "started": "2026-11-28T03:00:00+00:00"}')
         held.flush()
         yield
+
+
+# The longest tests first -------------------------------------------------------------------
+#
+# Each worker takes the next test when it is done with one (``--maxschedchunk 1``, see the
+# Makefile), in collection order: sorted longest first, the last tests to start are short and
+# the workers finish together, instead of one of them starting a 90 s test at the end.
+# The durations are those of the previous session here (pytest's cache), else those of
+# tests/durations.json (measured once, for a fresh clone); an integration test in neither
+# (a new one) comes first, a unit test last.
+
+DURATIONS = "intra-elt/durations"
+DURATIONS_FILE = Path(__file__).parent / "durations.json"
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    known = json.loads(DURATIONS_FILE.read_text()) if DURATIONS_FILE.exists() else {}
+    if getattr(config, "cache", None):
+        known.update(config.cache.get(DURATIONS, {}))
+
+    def cost(item) -> float:
+        integration = item.get_closest_marker("integration") is not None
+        return known.get(item.nodeid, math.inf if integration else 0.0)
+
+    # The tests of a module that share a fixture of module scope (a simulator) may depend on
+    # their order: they move as one block, in their order, at the cost of the longest.
+    costs = {item: cost(item) for item in items}
+    blocks: dict[str, float] = {}
+    for item in items:
+        if shares_a_module_fixture(item):
+            blocks[item.module.__name__] = max(blocks.get(item.module.__name__, 0), costs[item])
+    for item in items:
+        if shares_a_module_fixture(item):
+            costs[item] = blocks[item.module.__name__]
+    items.sort(key=costs.__getitem__, reverse=True)  # stable: equal costs keep their order
+
+
+def shares_a_module_fixture(item) -> bool:
+    definitions = getattr(item, "_fixtureinfo", None)
+    return definitions is not None and any(
+        definition.scope in ("module", "class", "package")
+        for chain in definitions.name2fixturedefs.values()
+        for definition in chain
+    )
+
+
+class Durations:
+    """Records each test's duration for the next session's order (on the controller only:
+    the xdist workers send it their reports)."""
+
+    def __init__(self, config) -> None:
+        self.config = config
+        self.measured: dict[str, float] = {}
+
+    def pytest_runtest_logreport(self, report) -> None:
+        if report.when == "call":
+            self.measured[report.nodeid] = round(report.duration, 2)
+
+    def pytest_sessionfinish(self) -> None:
+        if self.measured:
+            known = self.config.cache.get(DURATIONS, {})
+            self.config.cache.set(DURATIONS, {**known, **self.measured})
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config) -> None:
+    if getattr(config, "cache", None) and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(Durations(config), "intra-durations")
