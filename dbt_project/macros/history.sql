@@ -236,10 +236,11 @@ select * from final
 {%- endmacro %}
 
 {#
-    The versions of a history model recorded since the event log's last batch, each beside
+    The versions of a history model recorded after the event log's newest batch, each beside
     the version before it (`previous_<measure>`, `has_previous`): what the event log turns
-    into events. Read from the event log's own newest batch on (>=: a batch cut short by a
-    kill is read again; the log's unique event_key drops what it already has).
+    into events. The event log is written in one transaction, after every history model: a
+    build killed before it leaves its versions newer than the log's newest batch, and the
+    next build reads them. (Should one be read twice, the log's unique event_key drops it.)
 #}
 {% macro history_changes(model, key, measures) -%}
     select
@@ -254,7 +255,7 @@ select * from final
         on
             version_now.{{ key }} = version_before.{{ key }}
             and version_now.version - 1 = version_before.version
-    where version_now.recorded_load_id >= {{ event_log_watermark() }}
+    where version_now.recorded_load_id > {{ event_log_watermark() }}
 {%- endmacro %}
 
 {#
@@ -267,7 +268,7 @@ select * from final
         ended.closed_load_id as batch_load_id
     from {{ ref(model) }} as ended
     where
-        ended.closed_load_id >= {{ event_log_watermark() }}
+        ended.closed_load_id > {{ event_log_watermark() }}
         and not exists (
             select 1
             from {{ ref(model) }} as later

@@ -17,7 +17,7 @@ import yaml
 
 from intra_simulator.control import SimulatorProcess
 from pipelines.config import MARTS
-from tests.conftest import REPO
+from tests.conftest import REPO, slip_a_student_at_a_closed_campus_into_the_build
 
 pytestmark = pytest.mark.integration
 
@@ -106,15 +106,7 @@ def test_events_follow_the_simulators_log_through_hours_a_failed_build_a_kill_an
         # A build that fails its tests writes no history (the gate runs before it).
         sim.admin.advance(2 * 3600)
         before = history_tables(elt)
-        closed = next(c["id"] for c in sim.admin.dump("campus") if not c["active"])
-        elt.query(
-            "insert into marts__build.users select user_id + 100000000, login, first_name, "
-            "last_name, usual_full_name, usual_first_name, displayname, email, image_url, "
-            "location, kind, %s, pool_month, pool_year, wallet, correction_point, is_active, "
-            "is_anonymized, anonymize_date, created_at, updated_at, '9999999999' "
-            "from marts__build.users limit 1 returning user_id",
-            closed,
-        )
+        slip_a_student_at_a_closed_campus_into_the_build(elt, sim)
         failed = elt.run()
         assert failed.returncode == 1 and "NOT published" in failed.stdout, failed.stdout
         assert history_tables(elt) == before

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from intra_simulator.control import SimulatorProcess
-from tests.conftest import REPO
+from tests.conftest import REPO, slip_a_student_at_a_closed_campus_into_the_build
 from tests.pipelines.oracle import expected_marts
 from tests.pipelines.test_elt import assert_marts_match_oracle, mart_rows
 from tests.pipelines.test_live import assert_live_marts_match
@@ -336,17 +336,7 @@ def test_a_build_that_fails_a_test_publishes_nothing_and_an_hourly_one_tests_its
         assert elt.run().returncode == 0
         assert elt.run().returncode == 0  # marts__build now holds a previous build
         published = {t: elt.table(f"marts.{t}") for t in ("users", "projects_users", "campuses")}
-        closed = next(c["id"] for c in sim.admin.dump("campus") if not c["active"])
-        # Stamped as written by this build (newer than any load), as a model's bug would
-        # write it: the hourly tests read the rows newer than what was published.
-        elt.query(
-            "insert into marts__build.users select user_id + 100000000, login, first_name, "
-            "last_name, usual_full_name, usual_first_name, displayname, email, image_url, "
-            "location, kind, %s, pool_month, pool_year, wallet, correction_point, is_active, "
-            "is_anonymized, anonymize_date, created_at, updated_at, '9999999999' "
-            "from marts__build.users limit 1 returning user_id",
-            closed,
-        )
+        slip_a_student_at_a_closed_campus_into_the_build(elt, sim)
         failed = elt.run()
         assert failed.returncode == 1, failed.stdout
         assert "FAIL relationships_users_campus_id" in failed.stdout

@@ -26,8 +26,8 @@ with
         select {{ key }}
         from {{ model }}
         where
-            greatest(recorded_load_id, closed_load_id)
-            > {{ published_load_id() }}
+            recorded_load_id > {{ published_load_id() }}
+            or closed_load_id > {{ published_load_id() }}
 
     ),
 

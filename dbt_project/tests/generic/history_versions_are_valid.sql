@@ -14,7 +14,8 @@ touched as (
     select distinct {{ key }}
     from {{ model }}
     where
-        greatest(recorded_load_id, closed_load_id) > {{ published_load_id() }}
+        recorded_load_id > {{ published_load_id() }}
+        or closed_load_id > {{ published_load_id() }}
 
 ),
 
