@@ -21,7 +21,14 @@ from tests.conftest import REPO, slip_a_student_at_a_closed_campus_into_the_buil
 
 pytestmark = pytest.mark.integration
 
-HISTORY = ("users_scope", "cursus_users", "projects_users", "coalitions_users", "events")
+HISTORY = (
+    "users_scope",
+    "cursus_users",
+    "projects_users",
+    "coalitions_users",
+    "achievements_users",
+    "events",
+)
 # The kinds the API makes visible, with what identifies one in the simulator's log.
 EVENT_KINDS = {
     "project_registered",
