@@ -228,9 +228,7 @@ class Activity:
                 "marked_at": now,
             },
         )
-        self.log("project_finished", uid, "projects_user", record["id"], new=mark, at=now)
-        outcome = "project_validated" if validated else "project_failed"
-        self.log(outcome, uid, "projects_user", record["id"], new=mark, at=now)
+        self.log_finished(uid, record)
         if validated:
             self.level(uid, mine, extend_blackhole=True)
 
@@ -369,8 +367,8 @@ class Activity:
                     self.log_finished(uid, record)
 
     def log_finished(self, uid: int, record: dict) -> None:
-        """A new student's project that they arrive with already marked (dated by the
-        arrival, like every record of theirs)."""
+        """A marked project's end: finished, then validated or failed, at its ``marked_at``
+        (a progress, or a project an arriving student already has)."""
         mark, at = record["final_mark"], record["marked_at"] or record["updated_at"]
         self.log("project_finished", uid, "projects_user", record["id"], new=mark, at=at)
         if record["validated?"] is not None:
