@@ -5,7 +5,7 @@
     A test opts in with a `where` config naming the load column of its table and the
     placeholder `__published_load_id__`, e.g. `where: "load_id > __published_load_id__"`:
     set once for the live marts' folder (dbt_project.yml), and once per file, as a YAML
-    anchor, for the live staging models and raw tables.
+    anchor, for the live staging models.
     dbt renders `where` at parse time, without access to the database, so the placeholder
     is replaced here, at run time (dbt's documented way: overriding get_where_subquery).
 
