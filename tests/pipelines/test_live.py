@@ -146,11 +146,12 @@ def test_changes_while_paging_lose_nothing(sim, make_elt) -> None:
     elt = make_elt(sim)
     small_pages = {"SOURCES__INTRA__PAGE_SIZE": "10"}
     sim.admin.faults({"kind": "touch", "path": "/v2/projects_users", "nth": [2, 4], "rows": 3})
-    first = elt.run(**small_pages)
+    first = elt.run("--skip-dbt", **small_pages)  # raw is where a record would be lost
     sim.admin.clear_faults()
     assert first.returncode == 0, first.stdout
     expected = expected_live_marts(sim.admin)["projects_users"]
-    missing = set(expected) - set(live_rows(elt, "projects_users"))
+    loaded = {row[0] for row in elt.query("select id from raw.projects_users")}
+    missing = set(expected) - loaded
     assert len(missing) <= 6, "only the records touched mid-read can be missing yet"
 
     second = elt.run(**small_pages)
