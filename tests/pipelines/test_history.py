@@ -118,17 +118,15 @@ def test_events_follow_the_simulators_log_through_hours_a_failed_build_a_kill_an
         assert failed.returncode == 1 and "NOT published" in failed.stdout, failed.stdout
         assert history_tables(elt) == before
 
-        # Killed after a first history table was written: the next run records the rest once.
+        # Killed after a first history table was written: the next run records the rest once
+        # (the comparison with the log below finds no event twice). That a run with nothing
+        # new records nothing: test_elt's second run.
         run_killed_while_writing_history(elt)
         healed = elt.run()
         assert healed.returncode == 0, healed.stdout
-        again = history_tables(elt)
-        rerun = elt.run()  # nothing changed: nothing is recorded
-        assert rerun.returncode == 0, rerun.stdout
-        assert history_tables(elt) == again
 
+        # Two more hours, read by the reconciliation itself.
         sim.admin.advance(2 * 3600)
-        assert elt.run().returncode == 0
         reconcile_from = elt.query("select coalesce(max(event_id), 0) from marts.events")[0][0]
         full = elt.run("--full")
         assert full.returncode == 0, full.stdout

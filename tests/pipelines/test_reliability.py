@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from intra_simulator.control import SimulatorProcess
-from tests.conftest import REPO, slip_a_student_at_a_closed_campus_into_the_build
+from tests.conftest import REPO
 from tests.pipelines.test_elt import assert_marts_match_oracle
 from tests.pipelines.test_live import assert_live_marts_match
 
@@ -303,56 +303,6 @@ def test_two_runs_started_together_one_works_the_other_leaves_at_once(make_elt) 
         assert first.returncode == 0, out
         assert_marts_match_oracle(elt, sim)
         assert_live_marts_match(elt, sim)
-
-
-# publishing only what passed the tests --------------------------------------------------
-
-
-def test_a_build_that_fails_a_test_publishes_nothing_and_an_hourly_one_tests_its_rows(
-    make_elt,
-) -> None:
-    """Two builds that fail their tests, one after the other on the same data.
-
-    A bad row gets into the build (say, a bug in a model): a user at a closed campus. The
-    relationship test users.campus_id -> campuses fails, the build is not published,
-    consumers still see the last tested marts, and the next run heals.
-
-    Then hourly, the tests of the live tables read only the rows not published yet; a bad
-    value among them (the API's) still stops the build, and a full run tests every row."""
-    with simulator("--per-second", "20") as sim:
-        elt = make_elt(sim)
-        assert elt.run().returncode == 0
-        assert elt.run().returncode == 0  # marts__build now holds a previous build
-        published = {t: elt.table(f"marts.{t}") for t in ("users", "projects_users", "campuses")}
-        slip_a_student_at_a_closed_campus_into_the_build(elt, sim)
-        failed = elt.run()
-        assert failed.returncode == 1, failed.stdout
-        assert "FAIL relationships_users_campus_id" in failed.stdout
-        assert "NOT published" in failed.stdout
-        assert {t: elt.table(f"marts.{t}") for t in published} == published
-        ledger = elt.query("select status, published from elt.runs order by run_id desc limit 1")
-        assert ledger == [("failed", False)]
-        converges(elt, sim)
-
-        # an hourly run tests the live rows it brings
-        published = elt.table("marts.projects_users")
-        row = elt.query("select projects_user_id from marts.projects_users limit 1")[0][0]
-        sim.admin.update("projects_users", row, {"status": "parked_by_the_api"})
-        failed = elt.run()
-        assert failed.returncode == 1, failed.stdout
-        assert "FAIL accepted_values_projects_users_status" in failed.stdout
-        assert "NOT published" in failed.stdout
-        assert elt.table("marts.projects_users") == published
-        assert '"elt"."runs"' in status_test_sql(elt), "scoped"
-        full = elt.run("--full")
-        assert full.returncode == 1, "the full run tests every row and finds it again"
-        assert '"elt"."runs"' not in status_test_sql(elt), "every row"
-
-
-def status_test_sql(elt) -> str:
-    """The SQL dbt last ran for the accepted_values test of projects_users.status."""
-    run = elt.data_dir / "dbt-target" / "run"
-    return next(run.rglob("accepted_values_projects_users_*.sql")).read_text()
 
 
 # heavy pages --------------------------------------------------------------------------
