@@ -240,7 +240,7 @@ def pytest_configure(config) -> None:
 def slip_a_student_at_a_closed_campus_into_the_build(elt: Elt, sim: SimulatorProcess) -> int:
     """A bad row in the build schema, as a bug in a model would write it: a user at a closed
     campus, stamped as written by this build (newer than any load: the hourly tests read the
-    rows newer than what was published). The relationship test users.campus_id -> campuses
+    rows newer than what was published). The foreign-key test users.campus_id -> campuses
     then fails the next build. Returns the row's user id."""
     closed = next(c["id"] for c in sim.admin.dump("campus") if not c["active"])
     return elt.query(

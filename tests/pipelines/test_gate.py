@@ -35,7 +35,7 @@ def test_builds_that_fail_a_test_or_lose_most_of_a_mart_are_not_published(make_e
     see the last tested marts, and the run says so and exits 1.
 
     1. A bad row gets into the build (say, a bug in a model): a user at a closed campus. The
-       relationship test users.campus_id -> campuses fails; the next run heals.
+       foreign-key test users.campus_id -> campuses fails; the next run heals.
     2. Hourly, the tests of the live tables read only the rows not published yet; a bad
        value among them (the API's) still stops the build, as does one in a reference table
        (a new achievement tier: accepted_values, severity error); a full run tests every row.
@@ -52,7 +52,7 @@ def test_builds_that_fail_a_test_or_lose_most_of_a_mart_are_not_published(make_e
         slip_a_student_at_a_closed_campus_into_the_build(elt, sim)
         failed = elt.run()
         assert failed.returncode == 1, failed.stdout
-        assert "FAIL relationships_users_campus_id" in failed.stdout
+        assert "FAIL foreign_key_users_campus_id" in failed.stdout
         assert "NOT published" in failed.stdout
         assert {t: elt.table(f"marts.{t}") for t in published} == published
         ledger = elt.query("select status, published from elt.runs order by run_id desc limit 1")
