@@ -5,6 +5,12 @@ probability, the n-th matching requests, or every one after the ``after``-th; at
 ``times`` times), and *what* happens. Decisions come from a random stream seeded per rule,
 so a test run is reproducible.
 
+A rule counts (and fires on) the requests that reach what it breaks: ``revoke`` every
+request of its path, before the token is checked; the others only the requests that passed
+the token check and the rate limit (a request refused with a 401 or a 429 uses up no
+n-th). Otherwise a rule could fire, unseen, on a request refused anyway, and a test could
+not count on its n-th request.
+
 Kinds:
 
 - ``status``: answer with ``status`` (500, 502 with an HTML body, 503, 504).
@@ -90,10 +96,12 @@ class Faults:
             self.rules = rules
             self._rngs = [random.Random(f"{self.seed}:fault:{i}") for i in range(len(rules))]
 
-    def pick(self, path: str) -> FaultRule | None:
+    def pick(self, path: str, revoke: bool = False) -> FaultRule | None:
+        """The rule that fires on this request, if any: among the ``revoke`` rules (asked
+        before the token check), or among the others (asked once the request is admitted)."""
         with self._lock:
             for rule, rng in zip(self.rules, self._rngs, strict=True):
-                if not path.startswith(rule.path):
+                if not path.startswith(rule.path) or (rule.kind == "revoke") != revoke:
                     continue
                 rule.matched += 1
                 if rule.times is not None and rule.fired >= rule.times:

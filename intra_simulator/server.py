@@ -237,8 +237,7 @@ class Handler(BaseHTTPRequestHandler):
         if not self.headers.get("User-Agent"):
             return Reply(403, b"", content_type="text/html")
         now = sim.world.clock.time()
-        rule = sim.faults.pick(url.path)
-        if rule is not None and rule.kind == "revoke":
+        if sim.faults.pick(url.path, revoke=True) is not None:
             sim.tokens.revoke_all()
         token, problem = sim.tokens.check(self._bearer(url.query), now)
         if token is None:
@@ -253,6 +252,7 @@ class Handler(BaseHTTPRequestHandler):
         decision = sim.limiter.admit(app.app_id, now)
         if not decision.allowed:
             return self._too_many(decision)
+        rule = sim.faults.pick(url.path)
         headers = {
             **decision.headers,
             "X-Application-Id": str(app.app_id),
