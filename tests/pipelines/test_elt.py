@@ -11,21 +11,12 @@ from pipelines.config import MARTS
 from pipelines.intra.settings import LIVE_ENDPOINTS, REFERENCE_ENDPOINTS
 from tests.conftest import lock_held_by_another_run
 from tests.pipelines.oracle import MART_COLUMNS, expected_marts, unmatched_campus_names
+from tests.pipelines.test_history import HISTORY
 
 pytestmark = pytest.mark.integration
 
 RAW_TABLES = [f"raw.{name}" for name in {**REFERENCE_ENDPOINTS, **LIVE_ENDPOINTS}]
-HISTORY_TABLES = [
-    f"history.{name}"
-    for name in (
-        "users_scope",
-        "cursus_users",
-        "projects_users",
-        "coalitions_users",
-        "achievements_users",
-        "events",
-    )
-]
+HISTORY_TABLES = [f"history.{name}" for name in HISTORY]
 
 
 @pytest.fixture
