@@ -154,9 +154,8 @@ class Elt:
 
 @pytest.fixture
 def make_elt(database, tmp_path, dbt_parsed):
-    def make(simulator: SimulatorProcess, parsed: bool = True) -> Elt:
-        """``parsed=False``: dbt parses the project from scratch, as in a new deployment."""
-        return Elt(simulator, database, tmp_path / "data", dbt_parsed if parsed else None)
+    def make(simulator: SimulatorProcess) -> Elt:
+        return Elt(simulator, database, tmp_path / "data", dbt_parsed)
 
     return make
 

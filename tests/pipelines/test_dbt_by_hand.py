@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from intra_simulator.control import SimulatorProcess
 from pipelines import dbt_by_hand
 from pipelines.database import stop_embedded
+from tests.pipelines.test_status import age_newest_load, status
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +31,13 @@ def sim():
         yield process
 
 
-def test_dbt_test_by_hand_tests_the_published_marts(sim, make_elt, monkeypatch, capfd) -> None:
+def test_dbt_by_hand_tests_the_published_marts_and_status_names_stale_sources(
+    sim, make_elt, monkeypatch, capfd
+) -> None:
+    """One deployment for the commands that run dbt by hand, which share their own dbt
+    target folder (and its parse): ``intra-elt dbt test`` and ``debug``, then ``intra-elt
+    status`` (dbt source freshness), which names stale sources and fails when one is beyond
+    its error threshold."""
     elt = make_elt(sim)
     run = elt.run()
     assert run.returncode == 0, run.stdout + run.stderr
@@ -48,6 +56,18 @@ def test_dbt_test_by_hand_tests_the_published_marts(sim, make_elt, monkeypatch, 
 
     assert dbt_by_hand.main(["debug"], elt.data_dir) == 0
     assert "All checks passed" in capfd.readouterr().out
+
+    age_newest_load(elt, "campus", 7)  # error after 6 hours
+    age_newest_load(elt, "cursus", 3)  # warn after 2 hours
+    shown = status(elt.env(INTRA_ELT_DATA_DIR=str(elt.data_dir)))
+    assert shown.returncode == 1, shown.stdout + shown.stderr
+    lines = [line.strip() for line in shown.stdout.splitlines()]
+    assert any(re.match(r"ERROR intra\.campus: last loaded .*, 7 h \d\d min ago", x) for x in lines)
+    assert any(re.match(r"WARN intra\.cursus: last loaded .*, 3 h \d\d min ago", x) for x in lines)
+    assert not any("intra.users" in line for line in lines), "fresh sources are not listed"
+    # the data's own age, per raw table
+    assert any(re.fullmatch(r"campus +\S+ \S+ +7 h \d\d min", line) for line in lines), lines
+    assert any(re.fullmatch(r"users +\S+ \S+ +\d+ min", line) for line in lines), lines
 
 
 def test_dbt_by_hand_without_a_database_starts_none(tmp_path) -> None:

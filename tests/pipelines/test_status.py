@@ -1,28 +1,21 @@
-"""``intra-elt status`` (``python -m pipelines.status``) after real runs: stale sources are
-named and fail the check; an empty data directory is reported without starting a database."""
+"""``intra-elt status`` (``python -m pipelines.status``): an empty data directory is reported
+without starting a database. (Stale sources named after real runs: test_dbt_by_hand, which
+shares its deployment and dbt's parse with the other commands by hand.)"""
 
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from intra_simulator.control import SimulatorProcess
 from pipelines.database import stop_embedded
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def sim():
-    with SimulatorProcess("tiny", 42) as process:
-        yield process
 
 
 def status(env: dict[str, str], cwd: Path = REPO) -> subprocess.CompletedProcess:
@@ -52,26 +45,6 @@ def age_newest_load(elt, table: str, hours: int) -> None:
             "inserted_at = inserted_at - make_interval(hours => %s) where load_id = %s",
             (old, hours, load_id),
         )
-
-
-def test_status_names_stale_sources_and_fails_when_one_is_beyond_its_error_threshold(
-    sim, make_elt
-) -> None:
-    elt = make_elt(sim)
-    assert elt.run("--skip-dbt").returncode == 0
-    age_newest_load(elt, "campus", 7)  # error after 6 hours
-    age_newest_load(elt, "cursus", 3)  # warn after 2 hours
-
-    shown = status(elt.env(INTRA_ELT_DATA_DIR=str(elt.data_dir)))
-
-    assert shown.returncode == 1, shown.stdout + shown.stderr
-    lines = [line.strip() for line in shown.stdout.splitlines()]
-    assert any(re.match(r"ERROR intra\.campus: last loaded .*, 7 h \d\d min ago", x) for x in lines)
-    assert any(re.match(r"WARN intra\.cursus: last loaded .*, 3 h \d\d min ago", x) for x in lines)
-    assert not any("intra.users" in line for line in lines), "fresh sources are not listed"
-    # the data's own age, per raw table
-    assert any(re.fullmatch(r"campus +\S+ \S+ +7 h \d\d min", line) for line in lines), lines
-    assert any(re.fullmatch(r"users +\S+ \S+ +\d+ min", line) for line in lines), lines
 
 
 def test_status_of_an_empty_data_directory_starts_no_database(tmp_path) -> None:
