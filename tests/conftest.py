@@ -33,6 +33,15 @@ def postgres(tmp_path_factory):
         import pgserver
 
         server = pgserver.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
+    # A throwaway server: no durability (a crash loses nothing a test keeps), less work per
+    # write for the CPU the suite is short of.
+    connection = psycopg2.connect(dbname="postgres", user="postgres", host=socket_dir(server))
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            cursor.execute(f"alter system set {setting} = off")
+        cursor.execute("select pg_reload_conf()")
+    connection.close()
     yield server
     server.cleanup()
 
