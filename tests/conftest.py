@@ -35,19 +35,25 @@ def postgres(tmp_path_factory):
         server = pgserver.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
     # A throwaway server: no durability (a crash loses nothing a test keeps), less work per
     # write for the CPU the suite is short of.
-    connection = psycopg2.connect(dbname="postgres", user="postgres", host=socket_dir(server))
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
-            cursor.execute(f"alter system set {setting} = off")
-        cursor.execute("select pg_reload_conf()")
-    connection.close()
+    durability = ("fsync", "synchronous_commit", "full_page_writes")
+    admin(server, *(f"alter system set {s} = off" for s in durability), "select pg_reload_conf()")
     yield server
     server.cleanup()
 
 
 def socket_dir(server) -> str:
     return psycopg2.extensions.parse_dsn(server.get_uri())["host"]
+
+
+def admin(server, *statements: str) -> None:
+    """Run statements on the server's maintenance database, outside a transaction; a fresh
+    connection each time: a test may have restarted the server."""
+    connection = psycopg2.connect(dbname="postgres", user="postgres", host=socket_dir(server))
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+    connection.close()
 
 
 def database_name(worker_id: str) -> str:
@@ -64,19 +70,9 @@ def database_dsn(postgres, name: str) -> str:
 def database(postgres, worker_id) -> Database:
     """A new, empty database for one test."""
     name = database_name(worker_id)
-    host = socket_dir(postgres)
-
-    def admin(sql: str) -> None:  # a fresh connection each time: a test may restart the server
-        connection = psycopg2.connect(dbname="postgres", user="postgres", host=host)
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
-        connection.close()
-
-    admin(f"drop database if exists {name} with (force)")
-    admin(f"create database {name}")
+    admin(postgres, f"drop database if exists {name} with (force)", f"create database {name}")
     yield Database(dsn=database_dsn(postgres, name), embedded=False)
-    admin(f"drop database if exists {name} with (force)")
+    admin(postgres, f"drop database if exists {name} with (force)")
 
 
 @pytest.fixture(scope="session")
@@ -108,7 +104,7 @@ class Elt:
     simulator: SimulatorProcess
     database: Database
     data_dir: Path
-    dbt_parsed: Path | None = None  # copied into the dbt target folder before the first run
+    dbt_parsed: Path  # the worker's dbt parse, copied into the target folder before a first run
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {
@@ -128,7 +124,7 @@ class Elt:
     def argv(self, *args: str) -> list[str]:
         """The command line of a run, its dbt target folder given the session's parse."""
         target = self.data_dir / "dbt-target"
-        if self.dbt_parsed and not target.exists():
+        if not target.exists():
             target.mkdir(parents=True)
             shutil.copy(self.dbt_parsed, target / self.dbt_parsed.name)
         return [sys.executable, "-m", "pipelines.elt", "--data-dir", str(self.data_dir), *args]

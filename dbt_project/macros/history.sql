@@ -286,6 +286,17 @@ select * from final
     {%- endif -%}
 {%- endmacro %}
 
+{#
+    True for a version that the build under test recorded or closed (after the last
+    published load): what the hourly tests of a history table check.
+#}
+{% macro recorded_or_closed_since_published() -%}
+    (
+        recorded_load_id > {{ published_load_id() }}
+        or closed_load_id > {{ published_load_id() }}
+    )
+{%- endmacro %}
+
 {# A timestamp as ISO 8601 text in UTC, the way the API writes its times. #}
 {% macro iso_text(column) -%}
     to_char({{ column }} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')

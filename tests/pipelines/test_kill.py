@@ -22,8 +22,8 @@ import pytest
 from intra_simulator.control import SimulatorProcess
 from tests.conftest import REPO
 from tests.pipelines.test_elt import assert_marts_match_oracle
-from tests.pipelines.test_live import assert_live_marts_match
-from tests.pipelines.test_reliability import SMALL_PAGES, silent
+from tests.pipelines.test_live import assert_live_marts_match, silent_ids
+from tests.pipelines.test_reliability import SMALL_PAGES
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -86,7 +86,7 @@ def test_sigkill_at_random_points_then_the_next_run_converges(make_elt) -> None:
             assert healed.returncode == 0, f"{where}:\n{healed.stdout}"
             try:
                 assert_marts_match_oracle(elt, sim)
-                assert_live_marts_match(elt, sim, exclude=silent(sim))
+                assert_live_marts_match(elt, sim, exclude=silent_ids(sim))
             except AssertionError as error:
                 raise AssertionError(f"{where}: {error}") from error
         print(f"\n{TRIALS} kills, run length {duration:.1f} s, where they hit: {dict(stages)}")

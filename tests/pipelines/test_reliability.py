@@ -20,7 +20,7 @@ import requests
 from intra_simulator.control import SimulatorProcess
 from tests.conftest import REPO
 from tests.pipelines.test_elt import assert_marts_match_oracle
-from tests.pipelines.test_live import assert_live_marts_match
+from tests.pipelines.test_live import assert_live_marts_match, silent_ids
 
 pytestmark = pytest.mark.integration
 
@@ -45,12 +45,8 @@ def converges(elt, sim) -> subprocess.CompletedProcess:
     healed = elt.run(**SMALL_PAGES)
     assert healed.returncode == 0, healed.stdout
     assert_marts_match_oracle(elt, sim)
-    assert_live_marts_match(elt, sim, exclude=silent(sim))
+    assert_live_marts_match(elt, sim, exclude=silent_ids(sim))
     return healed
-
-
-def silent(sim) -> dict[str, set[int]]:
-    return {name: set(ids) for name, ids in sim.admin.call("GET", "silent").items()}
 
 
 def loaded_progress(elt) -> list[tuple]:
@@ -154,9 +150,8 @@ def test_a_failing_malformed_truncated_or_refused_read_publishes_nothing_partial
     (400 Filter Error). Each time that resource fails alone and says why, its state does not
     advance, not one record of the broken scan is loaded, the marts show only what was loaded
     before, and the other resources load (and, in the first broken run, which runs dbt,
-    their marts are published). Once the API
-    answers again, the next normal run reads the changes of the refused runs' windows and
-    the marts converge.
+    their marts are published). Once the API answers again, the next normal run reads the
+    changes of the refused runs' windows and the marts converge.
 
     Through these failing and working runs, the client secret and the access tokens are
     written nowhere (see ``assert_never_written``)."""

@@ -25,9 +25,7 @@ with
 
         select {{ key }}
         from {{ model }}
-        where
-            recorded_load_id > {{ published_load_id() }}
-            or closed_load_id > {{ published_load_id() }}
+        where {{ recorded_or_closed_since_published() }}
 
     ),
 

@@ -15,9 +15,7 @@ touched as (
 
     select distinct {{ key }}
     from {{ model }}
-    where
-        recorded_load_id > {{ published_load_id() }}
-        or closed_load_id > {{ published_load_id() }}
+    where {{ recorded_or_closed_since_published() }}
 
 ),
 
@@ -46,8 +44,7 @@ incomplete as (
         )
         and (
             recorded_load_id is null
-            or recorded_load_id > {{ published_load_id() }}
-            or closed_load_id > {{ published_load_id() }}
+            or {{ recorded_or_closed_since_published() }}
         )
 
 ),
