@@ -242,19 +242,3 @@ class Durations:
 def pytest_configure(config) -> None:
     if getattr(config, "cache", None) and not hasattr(config, "workerinput"):
         config.pluginmanager.register(Durations(config), "intra-durations")
-
-
-def slip_a_student_at_a_closed_campus_into_the_build(elt: Elt, sim: SimulatorProcess) -> int:
-    """A bad row in the build schema, as a bug in a model would write it: a user at a closed
-    campus, stamped as written by this build (newer than any load: the hourly tests read the
-    rows newer than what was published). The foreign-key test users.campus_id -> campuses
-    then fails the next build. Returns the row's user id."""
-    closed = next(c["id"] for c in sim.admin.dump("campus") if not c["active"])
-    return elt.query(
-        "insert into marts__build.users select user_id + 100000000, login, first_name, "
-        "last_name, usual_full_name, usual_first_name, displayname, email, image_url, "
-        "location, kind, %s, pool_month, pool_year, wallet, correction_point, is_active, "
-        "is_anonymized, anonymize_date, created_at, updated_at, '9999999999' "
-        "from marts__build.users limit 1 returning user_id",
-        closed,
-    )[0][0]

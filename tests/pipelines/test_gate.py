@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from intra_simulator.control import SimulatorProcess
-from tests.conftest import slip_a_student_at_a_closed_campus_into_the_build
+from tests.pipelines.test_history import history_tables
 from tests.pipelines.test_reliability import converges
 
 pytestmark = pytest.mark.integration
@@ -24,45 +24,62 @@ def published_counts(elt) -> dict[str, int]:
     }
 
 
+def slip_a_student_at_a_closed_campus_into_the_build(elt, sim: SimulatorProcess) -> int:
+    """A bad row in the build schema, as a bug in a model would write it: a user at a closed
+    campus, stamped as written by this build (newer than any load: the hourly tests read the
+    rows newer than what was published). The foreign-key test users.campus_id -> campuses
+    then fails the next build. Returns the row's user id."""
+    closed = next(c["id"] for c in sim.admin.dump("campus") if not c["active"])
+    return elt.query(
+        "insert into marts__build.users select user_id + 100000000, login, first_name, "
+        "last_name, usual_full_name, usual_first_name, displayname, email, image_url, "
+        "location, kind, %s, pool_month, pool_year, wallet, correction_point, is_active, "
+        "is_anonymized, anonymize_date, created_at, updated_at, '9999999999' "
+        "from marts__build.users limit 1 returning user_id",
+        closed,
+    )[0][0]
+
+
 def status_test_sql(elt) -> str:
     """The SQL dbt last ran for the accepted_values test of projects_users.status."""
     run = elt.data_dir / "dbt-target" / "run"
     return next(run.rglob("accepted_values_projects_users_*.sql")).read_text()
 
 
-def test_builds_that_fail_a_test_or_lose_most_of_a_mart_are_not_published(make_elt) -> None:
-    """One deployment through every build the gate must stop; after each, consumers still
-    see the last tested marts, and the run says so and exits 1.
+def test_a_build_that_fails_a_test_is_not_published_and_writes_no_history(make_elt) -> None:
+    """After each failed build, consumers still see the last tested marts and history, and
+    the run says so and exits 1.
 
     1. A bad row gets into the build (say, a bug in a model): a user at a closed campus. The
-       foreign-key test users.campus_id -> campuses fails; the next run heals.
+       foreign-key test users.campus_id -> campuses fails; the hours of changes that build
+       read are not written to history (the gate runs before it); the next run heals.
     2. Hourly, the tests of the live tables read only the rows not published yet; a bad
        value among them (the API's) still stops the build, as does one in a reference table
-       (a new achievement tier: accepted_values, severity error); a full run tests every row.
-    3. Most campuses close at once (or the API says so by mistake): the hourly run must not
-       publish marts that lost most of their rows; a reconciliation that accepts the shrink
-       does."""
+       (a new achievement tier: accepted_values, severity error); a full run tests every row."""
     with SimulatorProcess("tiny", 42, "--per-second", "20") as sim:
         elt = make_elt(sim)
         assert elt.run().returncode == 0
         assert elt.run().returncode == 0  # marts__build now holds a previous build
 
-        # 1. a bad row from a model
+        # 1. a bad row from a model, in a build with history to write
+        sim.admin.advance(2 * 3600)
         published = {t: elt.table(f"marts.{t}") for t in ("users", "projects_users", "campuses")}
+        history = history_tables(elt)
         slip_a_student_at_a_closed_campus_into_the_build(elt, sim)
         failed = elt.run()
         assert failed.returncode == 1, failed.stdout
         assert "FAIL foreign_key_users_campus_id" in failed.stdout
         assert "NOT published" in failed.stdout
         assert {t: elt.table(f"marts.{t}") for t in published} == published
+        assert history_tables(elt) == history
         ledger = elt.query("select status, published from elt.runs order by run_id desc limit 1")
         assert ledger == [("failed", False)]
         converges(elt, sim)
+        assert history_tables(elt) != history, "the healing run writes the hours' history"
 
         # 2. bad values from the API, in a live table and in a reference table
         published = elt.table("marts.projects_users")
         row = elt.query("select projects_user_id from marts.projects_users limit 1")[0][0]
-        status = next(r["status"] for r in sim.admin.dump("projects_users") if r["id"] == row)
         sim.admin.update("projects_users", row, {"status": "parked_by_the_api"})
         kept_names = {
             c["name"].strip() for c in sim.admin.dump("campus") if c["active"] and c["public"]
@@ -85,9 +102,14 @@ def test_builds_that_fail_a_test_or_lose_most_of_a_mart_are_not_published(make_e
         assert full.returncode == 1, "the full run tests every row and finds it again"
         assert '"elt"."runs"' not in status_test_sql(elt), "every row"
 
-        # 3. a build that would empty the marts (the API's values mended meanwhile)
-        sim.admin.update("projects_users", row, {"status": status})
-        sim.admin.update("achievements", offered["id"], {"tier": offered["tier"]})
+
+def test_a_build_that_would_empty_the_marts_is_not_published_unless_accepted(make_elt) -> None:
+    """Most campuses close at once (or the API says so by mistake): the hourly run must not
+    publish marts that lost most of their rows, nor a full run; a reconciliation that
+    accepts the shrink does."""
+    with SimulatorProcess("tiny", 42, "--per-second", "20") as sim:
+        elt = make_elt(sim)
+        assert elt.run().returncode == 0
         before = published_counts(elt)
         kept = [c for c in sim.admin.dump("campus") if c["active"] and c["public"]]
         assert len(kept) >= 3
