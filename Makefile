@@ -46,10 +46,10 @@ lint: $(INSTALLED)
 	$(BIN)/sqlfluff lint dbt_project
 
 # Four workers on two cores: the integration tests spend much of their time waiting (rate
-# limits, subprocesses, PostgreSQL). One test at a time per worker, longest first (see
-# tests/conftest.py), so that the workers finish together.
+# limits, subprocesses, PostgreSQL). One test at a time per worker, longest first (xdist's
+# loadgroup with no groups; see tests/conftest.py), so that the workers finish together.
 unit: $(INSTALLED)
-	$(BIN)/pytest -m "not slow" --numprocesses 4 --dist load --maxschedchunk 1
+	$(BIN)/pytest -m "not slow" --numprocesses 4 --dist loadgroup --no-loadscope-reorder
 
 test-slow: $(INSTALLED)
 	$(BIN)/pytest -m slow -s

@@ -178,9 +178,12 @@ def lock_held_by_another_run(data_dir: Path):
 
 # The longest tests first -------------------------------------------------------------------
 #
-# Each worker takes the next test when it is done with one (``--maxschedchunk 1``, see the
-# Makefile), in collection order: sorted longest first, the last tests to start are short and
-# the workers finish together, instead of one of them starting a 90 s test at the end.
+# xdist's ``loadgroup`` with no groups (see the Makefile) hands each worker one test at a
+# time, in collection order, with one more queued: sorted longest first, the last tests to
+# start are short and the workers finish together. (``--dist load`` deals the first quarter
+# of the tests round-robin up front, which gave one worker the longest test and the fifth
+# longest: the suite waited for it. xdist's own groups do not work with pytest 9, which
+# ignores the node id xdist rewrites.)
 # The durations are those of the previous session here (pytest's cache), else those of
 # tests/durations.json (measured once, for a fresh clone); an integration test in neither
 # (a new one) comes first, a unit test last.
