@@ -6,18 +6,17 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from intra_simulator.control import SimulatorProcess
 from pipelines import dbt_by_hand
 from pipelines.database import stop_embedded
+from tests.conftest import REPO
 from tests.pipelines.test_status import age_newest_load, status
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
 # dbt_by_hand.main(<command>, <data dir>) in a process of its own
 MAIN = (
     "import sys, pathlib, pipelines.dbt_by_hand as d; "

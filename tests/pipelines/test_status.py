@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 
 from pipelines.database import stop_embedded
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.integration
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def status(env: dict[str, str], cwd: Path = REPO) -> subprocess.CompletedProcess:
