@@ -199,7 +199,29 @@ class Activity:
             self.pisciners, min(len(self.pisciners), self.count(per_campus * ADMISSIONS_PER_CAMPUS))
         ):
             self.admit(uid)
+        self.move_memberships(per_campus)  # after the admissions, for the same reason
         return {"changed": dict(self.changed), "silent": dict(self.silent)}
+
+    def move_memberships(self, per_campus: int) -> None:
+        """Staff move a few students to another coalition of the same bloc: the membership
+        keeps its id, its coalition_id changes and its updated_at moves (a coalition left and
+        one joined, in the log)."""
+        blocs = [b["coalition_ids"] for b in self.store.collections["blocs"].rows.values()]
+        bloc_of = {c: ids for ids in blocs for c in ids if len(ids) > 1}
+        memberships = self.store.collections["coalitions_users"].rows
+        movable = sorted(rid for rid, r in memberships.items() if r["coalition_id"] in bloc_of)
+        for rid in self.rng.sample(movable, min(len(movable), self.count(per_campus * 0.02))):
+            record = memberships[rid]
+            old = record["coalition_id"]
+            new = self.rng.choice([c for c in bloc_of[old] if c != old])
+            others = [r["score"] for r in memberships.values() if r["coalition_id"] == new]
+            at = self.touch(
+                "coalitions_users",
+                record,
+                {"coalition_id": new, "rank": rank_among(record["score"], others)},
+            )
+            self.log("coalition_left", record["user_id"], "coalitions_user", rid, old=old, at=at)
+            self.log("coalition_joined", record["user_id"], "coalitions_user", rid, new=new, at=at)
 
     def progress(self, uid: int, mine: dict) -> None:
         active = [r for r in mine["projects_users"] if r["status"] in ACTIVE_STATUSES]
@@ -442,6 +464,7 @@ class Activity:
         anonymize(values)
         values = {k: v for k, v in values.items() if k != "updated_at"}
         old = user["login"]
+        self.store.former_logins[uid] = old
         if self.rng.random() < 0.5:
             at = self.touch("users", user, values)
             self.log("anonymized", uid, "user", uid, old, user["login"], at)

@@ -132,6 +132,12 @@ def _digest(*parts: object) -> str:
 def team(store: Store, stored: dict, projects_user_id: int, occurrence: int) -> dict:
     users = store.collections["users"].rows
     members = [users[uid] for uid in stored["user_ids"] if uid in users]
+    if store.team_logins == "frozen":  # see Store.team_logins
+        members = [
+            {**m, "login": login, "url": f"https://api.intra.42.fr/v2/users/{login}"}
+            for m in members
+            for login in [store.former_logins.get(m["id"], m["login"])]
+        ]
     leader = members[0]["login"] if members else "team"
     status = stored["status"]
     return {
@@ -159,7 +165,11 @@ def team(store: Store, stored: dict, projects_user_id: int, occurrence: int) -> 
         "locked?": stored["locked_at"] is not None,
         "validated?": stored["validated?"],
         "closed?": stored["closed_at"] is not None,
-        "repo_url": f"git@vogsphere.42.fr:vogsphere/intra-uuid-{_digest('repo', stored['id'])}",
+        # the repository path ends with the team id and its leader's login
+        "repo_url": (
+            "git@vogsphere.42.fr:vogsphere/intra-uuid-"
+            f"{_digest('repo', stored['id'])}-{stored['id']}-{leader}"
+        ),
         "repo_uuid": f"intra-uuid-{_digest('uuid', stored['id'])}",
         "locked_at": stored["locked_at"],
         "closed_at": stored["closed_at"],

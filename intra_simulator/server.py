@@ -429,12 +429,17 @@ class Handler(BaseHTTPRequestHandler):
             sim.int4_ids = bool(payload["int4_ids"])
         if "bare_401" in payload:
             sim.bare_401 = bool(payload["bare_401"])
+        if "team_logins" in payload:
+            if payload["team_logins"] not in ("current", "frozen"):
+                raise ValueError("team_logins must be 'current' or 'frozen'")
+            sim.world.store.team_logins = payload["team_logins"]
         return {
             "per_second": sim.limiter.per_second,
             "per_hour": sim.limiter.per_hour,
             "token_ttl": sim.tokens.ttl,
             "int4_ids": sim.int4_ids,
             "bare_401": sim.bare_401,
+            "team_logins": sim.world.store.team_logins,
         }
 
 

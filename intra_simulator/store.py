@@ -149,6 +149,12 @@ class Store:
             raise ValueError(f"campus_filter must be one of {CAMPUS_FILTERS}, not {campus_filter}")
         self.now = now
         self.campus_filter = campus_filter
+        # Whether anonymizing a user renames them in the teams they were in is unknown for
+        # the real API, so both are simulated: "current" (teams show every member's login
+        # as it is now) or "frozen" (teams keep the login a member had before they were
+        # anonymized: name, member list). ``former_logins``: user id -> that login.
+        self.team_logins = "current"
+        self.former_logins: dict[int, str] = {}
         self.lock = threading.RLock()
         self.version = 0  # moves on every change; query caches are keyed by it
         self.silent: dict[str, set[int]] = {}  # ids changed without moving updated_at, or deleted

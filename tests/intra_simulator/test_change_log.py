@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -182,12 +183,37 @@ def test_entries_agree_with_the_records(history) -> None:
     for mid, entry in last_of(changes, "coalition_score_changed").items():
         if mid in coalitions_users:
             assert coalitions_users[mid]["score"] == entry["new"]
-    for mid in last_of(changes, "coalition_left"):
-        assert mid not in coalitions_users
+    joined = last_of(changes, "coalition_joined")
+    for mid, entry in last_of(changes, "coalition_left").items():
+        if mid in coalitions_users:  # moved: it joined its new coalition at the same time
+            assert joined[mid]["seq"] > entry["seq"] and joined[mid]["at"] == entry["at"]
+        else:
+            assert mid not in joined or joined[mid]["seq"] < entry["seq"]  # deleted
     for pid in last_of(changes, "project_unregistered"):
         assert pid not in projects_users
     for pid, entry in last_of(changes, "project_edited").items():
         assert dumps["projects"][pid]["difficulty"] == entry["new"]
+
+
+def test_memberships_move_to_another_coalition_of_their_bloc(history) -> None:
+    """A move keeps the membership's id and changes its coalition: a coalition_left and a
+    coalition_joined of the same id at the same time, both visible (updated_at moved)."""
+    changes = history["changes"]
+    blocs = {
+        c["id"]: {m["id"] for m in bloc["coalitions"]}
+        for bloc in history["admin"].dump("blocs")
+        for c in bloc["coalitions"]
+    }
+    moves = [
+        (left, joined)
+        for left, joined in pairwise(changes)
+        if (left["kind"], joined["kind"]) == ("coalition_left", "coalition_joined")
+        and left["subject_id"] == joined["subject_id"]
+    ]
+    assert moves, "some memberships moved"
+    for left, joined in moves:
+        assert not left["silent"] and not joined["silent"] and left["at"] == joined["at"]
+        assert joined["new"] in blocs[left["old"]] and joined["new"] != left["old"]
 
 
 def test_a_validation_moves_the_blackhole_in_the_level_change(history) -> None:
@@ -244,9 +270,10 @@ def test_an_admission_enters_the_scope_and_registers(history) -> None:
 # The tiny seed-42 world below, with ``cursus_users.blackholed_at`` left out: the same as
 # before the change log and the blackhole extension existed, apart from one deliberate change
 # since (an arriving student's already-marked projects are marked at the arrival, not in the
-# future). A deliberate change to how the simulator evolves changes it: print
+# future), and one more: staff move a few memberships to another coalition of their bloc
+# (drawn after everything else). A deliberate change to how the simulator evolves changes it: print
 # ``fingerprint(...)`` and update it then.
-FINGERPRINT = "f0ec50628126c9045ac3fae2a9f2531bb4488286b805050c0f6133716654651e"
+FINGERPRINT = "cd23763a92f5838a2cfd472369a50eec6a499edf6e6ca000932117b44601dad4"
 
 
 class FrozenClock(Clock):
