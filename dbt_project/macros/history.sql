@@ -305,10 +305,15 @@ select * from final
 {#
     The columns of one kind of event, named, for the union in hist_events: `kind` is the
     event's name, the other arguments SQL expressions over the history rows read.
+    `version` is the event key's last part (kind/subject_id/version): the version the
+    event comes from, unless one version gives two events of a kind (a deletion after a
+    move: both coalition_left). `is_backfill` is the version's flag unless the event is
+    never one (a deletion is seen by a later run, never by the first).
 #}
 {% macro event_columns(
     kind, occurred_at, occurred_at_source, subject, subject_id,
-    old_value='null', new_value='null', project_id='null', campus_id='null'
+    old_value='null', new_value='null', project_id='null', campus_id='null',
+    version='version', is_backfill='is_backfill'
 ) -%}
     '{{ kind }}' as kind,
     {{ occurred_at }} as occurred_at,
@@ -320,8 +325,8 @@ select * from final
     {{ project_id }}::bigint as project_id,
     {{ old_value }}::text as old_value,
     {{ new_value }}::text as new_value,
-    version,
-    is_backfill,
+    ({{ version }})::text as version,
+    {{ is_backfill }} as is_backfill,
     batch_load_id
 {%- endmacro %}
 

@@ -17,6 +17,9 @@
 {% macro live_mart_batch(
     staging_model, unique_key, reference=none, newly_true=none
 ) -%}
+    {%- set deletions_model = staging_model.replace(
+        'stg_intra__', 'stg_intra__deleted_'
+    ) -%}
     {%- set hooks = [] -%}
     {%- if reference -%}
         {%- do hooks.append(
@@ -31,9 +34,15 @@
         indexes=[{'columns': [unique_key], 'unique': True}]
         + ([{'columns': ['user_id']}] if unique_key != 'user_id' else [])
         + [{'columns': ['_processed_load_id']}],
-        pre_hook="{{ live_mart_delete_users_out_of_scope() }}",
+        pre_hook=[
+            "{{ live_mart_delete_users_out_of_scope() }}",
+            "{{ live_mart_delete_deleted_rows('"
+            ~ deletions_model ~ "', '" ~ unique_key ~ "') }}",
+        ],
         post_hook=hooks,
     ) -}}
+
+-- depends_on: {{ ref(deletions_model) }} (read by a pre-hook)
 
 with
 
@@ -90,6 +99,20 @@ inner join in_scope
             where
                 not is_in_scope
                 and scope_changed_load_id > {{ processed_load_id() }}
+        )
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{# Pre-hook of live_mart_batch. #}
+{% macro live_mart_delete_deleted_rows(deletions_model, unique_key) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where {{ unique_key }} in (
+            select record_id
+            from {{ ref(deletions_model) }}
+            where load_id > {{ processed_load_id() }}
         )
     {%- else -%}
         select 1

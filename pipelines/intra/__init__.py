@@ -32,7 +32,13 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.extract.resource import DltResource
 
 from pipelines.intra.api import IntraApi
-from pipelines.intra.incremental import RECONCILE_MARKER, USERS_PER_SCAN, SyncReport, sync
+from pipelines.intra.incremental import (
+    DELETED_FLAG,
+    RECONCILE_MARKER,
+    USERS_PER_SCAN,
+    SyncReport,
+    sync,
+)
 from pipelines.intra.rate_limit import QuotaExhausted
 from pipelines.intra.settings import (
     BY_ID_ENDPOINTS,
@@ -210,7 +216,8 @@ def unseen_ids(table: str) -> Callable[[str, int], list[int]]:
             try:
                 sql = (
                     f"select id from {qualified} "
-                    f"where id <= %s and {RECONCILE_MARKER} is distinct from %s"
+                    f"where id <= %s and {RECONCILE_MARKER} is distinct from %s "
+                    f"and {DELETED_FLAG} is not true"  # already a tombstone
                 )
                 rows = client.execute_sql(sql, max_id, marker)
             except DatabaseUndefinedRelation:
@@ -267,7 +274,8 @@ def missing_users(cursus_id: int) -> list[int]:
         where
             cursus_id = %s
             and not exists (
-                select from {users} as users where users.id = ("user" ->> 'id')::bigint
+                select from {users} as users
+                where users.id = ("user" ->> 'id')::bigint and users._intra_deleted is not true
             )
         order by 1
     """

@@ -276,7 +276,9 @@ BY_ID_ENDPOINTS: dict[str, Endpoint] = {
         columns=LIGHT_USER_COLUMNS,
     ),
 }
-# Bookkeeping columns of live raw tables (see incremental.py).
+# Bookkeeping columns of live raw tables (see incremental.py). A tombstone (``_intra_deleted``)
+# replaces its row on merge and stays: the deletion is data that later builds read, not a
+# hard delete that only the build of the same run could see.
 LIVE_BOOKKEEPING = {"_intra_reconcile": "text", "_intra_deleted": "bool"}
 
 
@@ -292,6 +294,4 @@ def column_hints(columns: dict[str, str]) -> dict[str, dict]:
     }
     if "id" in hints:
         hints["id"].update(nullable=False, primary_key=True, unique=True)
-    if "_intra_deleted" in hints:
-        hints["_intra_deleted"]["hard_delete"] = True  # a tombstone deletes its row on merge
     return hints

@@ -248,6 +248,7 @@ changes as (
             'coalition_left', 'valid_to', "'load'",
             'coalitions_user', 'coalitions_user_id',
             old_value='coalition_id',
+            version="version || '/deleted'", is_backfill='false',
         ) }}
     from memberships_ended
     where

@@ -62,6 +62,17 @@ current_scope as (
     left join enrolled
         on users.user_id = enrolled.user_id
 
+    union all
+
+    -- a user the API deleted (a tombstone in raw: no longer enrolled, say) is
+    -- out of scope, with a row of its own even after a full refresh, so that
+    -- the live marts drop their rows whatever build they start from
+    select
+        deleted.record_id as user_id,
+        null::bigint as primary_campus_id,
+        false as is_in_scope
+    from {{ ref('stg_intra__deleted_users') }} as deleted
+
 ),
 
 changed as (

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('intra', 'achievements_users') }}
+    {{ live_source_rows('achievements_users') }}
 
 ),
 

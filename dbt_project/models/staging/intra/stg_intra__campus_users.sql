@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('intra', 'campus_users') }}
+    {{ live_source_rows('campus_users') }}
 
 ),
 

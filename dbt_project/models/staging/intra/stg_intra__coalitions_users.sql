@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('intra', 'coalitions_users') }}
+    {{ live_source_rows('coalitions_users') }}
 
 ),
 

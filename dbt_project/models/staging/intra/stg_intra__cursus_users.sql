@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('intra', 'cursus_users') }}
+    {{ live_source_rows('cursus_users') }}
 
 ),
 

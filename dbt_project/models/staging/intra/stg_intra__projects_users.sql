@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('intra', 'projects_users') }}
+    {{ live_source_rows('projects_users') }}
 
 ),
 

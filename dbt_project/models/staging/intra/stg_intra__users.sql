@@ -6,7 +6,7 @@ with
 
 source as (
 
-    select * from {{ source('intra', 'users') }}
+    {{ live_source_rows('users') }}
 
 ),
 
