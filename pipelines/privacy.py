@@ -9,8 +9,11 @@ Their rows stay (id and progress are not personal), but after every run:
   name, phone, photo, profile URL and seat location become null;
 - the copies of the user nested in ``raw.cursus_users`` / ``raw.projects_users`` get the same
   treatment, and ``raw.achievements_users`` loses login and URL;
-- every earlier login of theirs is replaced by the pseudonym in project teams (team names,
-  member lists, repository paths), where teammates' rows carry it too.
+- every project team they were in, in their rows and in their teammates': the member gets
+  the pseudonym, and the team's free text (name, repository path) becomes null, whatever it
+  says (see ``SCRUBBED_TEAMS``);
+- the previous build of the marts (``marts__build``, kept for the next incremental build)
+  gets the same erasure as the published one (``erase_anonymized_in_previous_marts``).
 
 The marts get the same erasure from the staging models. dlt keeps no copy: loaded packages
 are deleted and the staging dataset truncated after each load (``.dlt/config.toml``).
@@ -22,6 +25,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from pipelines.database import Database, existing_tables
+from pipelines.publish import BUILD
 
 PERSONAL_USER_FIELDS = (
     "email",
@@ -43,40 +47,61 @@ ANONYMIZED_IDS = """
     where login like '3b3-%%' or anonymize_date < %(as_of)s
 """
 
-# Where a user's login may have been copied: (table, id expression, login expression).
-# The id expressions match the user-id indexes of raw_indexes (created by the ELT before the
-# erasure), so each lookup reads only the rows of anonymized users instead of millions.
-LOGIN_COPIES = (
-    ("users", "t.id", "t.login"),
-    ("cursus_users", """(t."user" ->> 'id')::bigint""", """t."user" ->> 'login'"""),
-    ("projects_users", """(t."user" ->> 'id')::bigint""", """t."user" ->> 'login'"""),
-    ("achievements_users", "t.user_id", "t.login"),
-)
-
-
-def old_logins(loaded: set[str]) -> list[str]:
-    """Statements collecting every login an anonymized user has had, from the loaded tables."""
-    statements = [
-        "create temporary table old_logins (id bigint, pseudonym text, login text) on commit drop"
-    ]
-    for table, user_id, login in LOGIN_COPIES:
-        if table in loaded:
-            statements.append(
-                "insert into old_logins"
-                f" select distinct anonymized.id, anonymized.pseudonym, {login}"
-                f" from anonymized inner join raw.{table} as t on {user_id} = anonymized.id"
-                f" where {login} is not null and {login} not like '3b3-%'"
+# The teams that name an anonymized user: found by the ids of their members (the index
+# projects_users_team_member_ids of raw_indexes), whatever their text says, because an old
+# login may come back with any later load (the API may not rename a team, or not yet) and by
+# then no other copy of it is left to search for. Such a team keeps its ids, dates and
+# marks; its free text (name, repository path and id) becomes null, and its anonymized
+# members get the pseudonym as login and in their URL.
+TEAM_MEMBER_IDS = "jsonb_path_query_array({teams}, '$[*].users[*].id')"
+TEXT_OF_A_TEAM = ("name", "repo_url", "repo_uuid", "project_gitlab_path")
+_MEMBERS = """
+    select jsonb_agg(
+        case
+            when a.id is null then m.member
+            else m.member || jsonb_build_object(
+                'login', a.pseudonym, 'url', 'https://api.intra.42.fr/v2/users/' || a.pseudonym
             )
-    return statements
-
-
-# The teams an anonymized user was in: their teammates' rows mention them too.
-THEIR_TEAMS = """
-    create temporary table their_teams on commit drop as
-    select distinct (team ->> 'id')::bigint as team_id
+        end
+        order by m.ord
+    )
+    from jsonb_array_elements(t.team -> 'users') with ordinality as m (member, ord)
+    left join anonymized as a on (m.member ->> 'id')::bigint = a.id
+"""
+SCRUBBED_TEAMS = f"""
+    create temporary table scrubbed_teams on commit drop as
+    select
+        p.id,
+        (
+            select jsonb_agg(
+                case
+                    when exists (
+                            select from jsonb_array_elements(t.team -> 'users') as m (member)
+                            inner join anonymized as a on (m.member ->> 'id')::bigint = a.id
+                        )
+                    then t.team || jsonb_build_object(
+                        {", ".join(f"'{field}', null" for field in TEXT_OF_A_TEAM)},
+                        'users', ({_MEMBERS})
+                    )
+                    else t.team
+                end
+                order by t.ord
+            )
+            from jsonb_array_elements(p.teams) with ordinality as t (team, ord)
+        ) as teams
     from raw.projects_users as p
-    inner join anonymized on ("user" ->> 'id')::bigint = anonymized.id
-    cross join lateral jsonb_array_elements(p.teams) as team
+    where p.id in (
+        select candidate.id
+        from raw.projects_users as candidate
+        inner join anonymized
+            on {TEAM_MEMBER_IDS.format(teams="candidate.teams")}
+            @> jsonb_build_array(anonymized.id)
+    )
+"""
+TEAMS = """
+    update raw.projects_users as p set teams = scrubbed_teams.teams
+    from scrubbed_teams
+    where p.id = scrubbed_teams.id and p.teams is distinct from scrubbed_teams.teams
 """
 
 
@@ -104,17 +129,6 @@ ACHIEVEMENTS_USERS = (
     " from anonymized where a.user_id = anonymized.id"
     " and (a.login is distinct from anonymized.pseudonym or a.url is not null)"
 )
-# every earlier login of the user, wherever one of their teams mentions it (whole words only);
-# a row can mention several anonymized users, hence the repetition in erase_anonymized
-TEAMS = r"""
-    update raw.projects_users as p
-    set teams = regexp_replace(p.teams::text, '\m' || old_logins.login || '\M',
-                               old_logins.pseudonym, 'g')::jsonb
-    from old_logins
-    where p.current_team_id in (select team_id from their_teams)
-      and p.teams::text ~ ('\m' || old_logins.login || '\M')
-"""
-
 LIVE_TABLES = ("users", "cursus_users", "projects_users", "achievements_users")
 
 
@@ -129,10 +143,6 @@ def erase_anonymized(database: Database, as_of: datetime) -> dict[str, int]:
         if "users" not in loaded:
             return changed  # who is anonymized is known from raw.users only
         cursor.execute(ANONYMIZED_IDS, {"as_of": as_of})
-        for statement in old_logins(loaded):
-            cursor.execute(statement)
-        if "projects_users" in loaded:
-            cursor.execute(THEIR_TEAMS)
         for table, statement in (
             ("users", USERS),
             ("cursus_users", _nested_user_scrub("cursus_users")),
@@ -144,10 +154,45 @@ def erase_anonymized(database: Database, as_of: datetime) -> dict[str, int]:
             cursor.execute(statement)
             if cursor.rowcount:
                 changed[table] = cursor.rowcount
-        for _ in range(10 if "projects_users" in loaded else 0):
+        if "projects_users" in loaded:
+            cursor.execute(SCRUBBED_TEAMS)
             cursor.execute(TEAMS)
-            if not cursor.rowcount:
-                break
-            changed["teams"] = changed.get("teams", 0) + cursor.rowcount
+            if cursor.rowcount:
+                changed["teams"] = cursor.rowcount
+        connection.commit()
+    return changed
+
+
+# The personal columns of the users mart (the staging model nulls them for anonymized users).
+MART_PERSONAL_COLUMNS = (
+    "first_name",
+    "last_name",
+    "usual_full_name",
+    "usual_first_name",
+    "displayname",
+    "email",
+    "image_url",
+    "location",
+)
+
+
+def erase_anonymized_in_previous_marts(database: Database) -> int:
+    """After a publish, ``marts__build`` holds the previous marts, which the next build starts
+    from: the users anonymized since lose their personal fields there too (as the staging
+    model erases them), so no copy of them outlives the run. Returns the rows changed."""
+    nulls = ", ".join(f"{column} = null" for column in MART_PERSONAL_COLUMNS)
+    with database.connect() as connection, connection.cursor() as cursor:
+        if not existing_tables(cursor, BUILD, ("users",)) or not existing_tables(
+            cursor, "raw", ("users",)
+        ):
+            return 0
+        cursor.execute(
+            f"update {BUILD}.users as previous"
+            f" set login = '3b3-' || previous.user_id, is_anonymized = true, {nulls}"
+            " from raw.users"
+            " where raw.users.id = previous.user_id and raw.users.login like '3b3-%'"
+            " and not previous.is_anonymized"
+        )
+        changed = cursor.rowcount
         connection.commit()
     return changed

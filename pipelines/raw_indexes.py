@@ -6,7 +6,8 @@ the pipeline adds these after the loads, before the erasure and ``dbt build``:
 - the load id of every live table: an hourly dbt build reads only the rows of new loads;
 - the user id of every live table: dbt rereads every row of the few users whose scope
   changed, and the erasure finds the rows of anonymized users;
-- the team of a project registration: the erasure rewrites the teams of anonymized users.
+- the member ids of a project registration's teams (GIN): the erasure finds every team that
+  names an anonymized user, in their rows and in their teammates'.
 
 Creating an index that exists is a no-op; a table not loaded yet is skipped (a first
 backfill cut short).
@@ -15,6 +16,7 @@ backfill cut short).
 from __future__ import annotations
 
 from pipelines.database import Database, existing_tables
+from pipelines.privacy import TEAM_MEMBER_IDS
 
 NESTED_USER_ID = """(("user" ->> 'id')::bigint)"""
 
@@ -28,11 +30,15 @@ USER_ID = {
     "coalitions_users": "user_id",
 }
 
-# (table, index name, indexed columns or expression)
+# (table, index name, "using <method> (<columns or expression>)")
 INDEXES = (
-    *((table, f"{table}_dlt_load_id", "_dlt_load_id") for table in USER_ID),
-    *((table, f"{table}_user_id", user_id) for table, user_id in USER_ID.items()),
-    ("projects_users", "projects_users_team_id", "current_team_id"),
+    *((table, f"{table}_dlt_load_id", "(_dlt_load_id)") for table in USER_ID),
+    *((table, f"{table}_user_id", f"({user_id})") for table, user_id in USER_ID.items()),
+    (
+        "projects_users",
+        "projects_users_team_member_ids",
+        f"using gin (({TEAM_MEMBER_IDS.format(teams='teams')}))",
+    ),
 )
 
 
@@ -42,5 +48,5 @@ def create_raw_indexes(database: Database) -> None:
         loaded = existing_tables(cursor, "raw", USER_ID)
         for table, name, indexed in INDEXES:
             if table in loaded:
-                cursor.execute(f"create index if not exists {name} on raw.{table} ({indexed})")
+                cursor.execute(f"create index if not exists {name} on raw.{table} {indexed}")
         connection.commit()

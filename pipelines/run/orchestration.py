@@ -19,7 +19,7 @@ from pipelines.database import Database, DatabaseError, resolve_database
 from pipelines.dbt_runner import run_dbt
 from pipelines.intra.auth import InvalidCredentials
 from pipelines.intra.settings import LIVE_ENDPOINTS, REFERENCE_ENDPOINTS
-from pipelines.privacy import erase_anonymized
+from pipelines.privacy import erase_anonymized, erase_anonymized_in_previous_marts
 from pipelines.progress import ProgressHandler
 from pipelines.publish import discard_build, publish
 from pipelines.raw_indexes import create_raw_indexes
@@ -172,6 +172,7 @@ class Run:
         say(outcome.dbt.headline() + f" (log: {outcome.dbt.log_path})")
         if outcome.dbt.ok:
             publish(database)
+            erase_anonymized_in_previous_marts(database)  # the copy the next build starts from
             outcome.published = True
             outcome.published_load_id = newest_load
             say(f"published: schema {MARTS_SCHEMA} now holds this run's tested tables")

@@ -5,7 +5,10 @@ them); after a reconciliation they equal it exactly."""
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+from collections import Counter
 from datetime import datetime
 
 import pytest
@@ -310,3 +313,69 @@ def test_a_student_without_a_primary_campus_has_their_projects_read(
         # the window by user id, then the listing's: each counted in the minimum
         assert projects_users["read"] == 1, projects_users
         assert projects_users["calls"] == projects_users["minimum_calls"] == 2, projects_users
+
+
+def personal_values(users: list[dict]) -> dict[int, set[str]]:
+    """Every personal value of each user that no other user shares (so that finding it
+    anywhere means finding them): login, e-mail, names, URLs, photo; not the pseudonyms of
+    the users the intra had already anonymized."""
+    fields = ("login", "email", "usual_full_name", "displayname", "url")
+    values = {
+        u["id"]: {str(u[f]) for f in fields if u.get(f)}
+        | {f"{u['first_name']} {u['last_name']}"}
+        | {link for link in [(u.get("image") or {}).get("link")] if link}
+        for u in users
+    }
+    count = Counter(v for vs in values.values() for v in vs)
+    unique = {v for v, n in count.items() if n == 1 and len(v) > 3 and "3b3" not in v}
+    return {uid: vs & unique for uid, vs in values.items()}
+
+
+def full_dump(elt) -> str:
+    """pg_dump of the whole database, and every file of the data directory."""
+    from pipelines.demo import pgserver_bin
+
+    params = elt.database.params
+    dump = subprocess.run(
+        [f"{pgserver_bin()}/pg_dump", "-h", params["host"], "-U", "postgres", params["dbname"]],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    files = [p for p in elt.data_dir.rglob("*") if p.is_file()]
+    return dump + "".join(p.read_text(errors="replace") for p in files)
+
+
+def test_anonymized_users_leave_no_personal_value_in_a_full_dump_whatever_the_api_serves(
+    sim, make_elt
+) -> None:
+    """The API may not rename the teams of a user it anonymizes (the simulator's "frozen"
+    team logins): a later load of their registrations, or of their teammates', brings their
+    old login back in a team. The erasure finds those teams by member id, on every run."""
+    sim.admin.configure(team_logins="frozen")
+    elt = make_elt(sim)
+    before = personal_values(sim.admin.dump("users"))
+    assert elt.run().returncode == 0
+    now = when(sim.admin.advance(13 * 3600)["now"])  # some anonymized by the API, some not
+    reached = {u["id"] for u in sim.admin.dump("users") if when(u["anonymize_date"]) < now} & {
+        row[0] for row in elt.query("select id from raw.users")
+    }
+    assert reached, "anonymize dates passed"
+    assert elt.run().returncode == 0
+
+    # later loads of every registration with a team that names them
+    their_rows = [
+        r["id"]
+        for r in sim.admin.dump("projects_users")
+        if any(m["id"] in reached for team in r["teams"] for m in team["users"])
+    ]
+    served = json.dumps(sim.admin.dump("projects_users"))
+    assert any(v in served for uid in reached for v in before[uid]), "old logins served"
+    for record_id in their_rows:
+        sim.admin.update("projects_users", record_id, {})
+    sim.admin.advance(60, activity=False)
+    assert elt.run().returncode == 0
+
+    everything = full_dump(elt)
+    found = sorted(v for uid in reached for v in before[uid] if v in everything)
+    assert found == [], f"{len(found)} personal values of anonymized users in the dump"
