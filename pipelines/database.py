@@ -9,7 +9,6 @@ and left running for the next run; ``make db-stop`` stops it.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -19,6 +18,7 @@ import psycopg2
 from psycopg2.extensions import parse_dsn
 
 from pipelines.config import RAW_SCHEMA
+from pipelines.embedded_postgres import get_server
 
 EMBEDDED_DATABASE = "intra"
 # libpq needs a password field and a host for dlt; trust auth ignores the password.
@@ -116,12 +116,8 @@ def configured_dsn() -> str | None:
 
 def embedded_database(data_dir: Path) -> Database:
     """Start (or reuse) the embedded server under ``data_dir`` and make sure the database exists."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        import pgserver
-
-        data_dir.parent.mkdir(parents=True, exist_ok=True)
-        server = pgserver.get_server(data_dir.resolve(), cleanup_mode=None)
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    server = get_server(data_dir.resolve(), cleanup_mode=None)
     socket_dir = parse_dsn(server.get_uri())["host"]
     admin = psycopg2.connect(dbname="postgres", user="postgres", host=socket_dir)
     admin.autocommit = True
@@ -162,8 +158,6 @@ def stop_embedded(data_dir: Path) -> bool:
     pgdata = (data_dir / "postgres").resolve()
     if not (pgdata / "postmaster.pid").exists():
         return False
-    import pgserver
-
-    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    server = get_server(pgdata, cleanup_mode="stop")
     server.cleanup()
     return True

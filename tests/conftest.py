@@ -11,7 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
-import warnings
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,24 +21,28 @@ import pytest
 from intra_simulator.control import SimulatorProcess
 from pipelines.database import Database
 from pipelines.dbt_runner import run_dbt
+from pipelines.embedded_postgres import get_server
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory):
-    """One embedded PostgreSQL 16 for the whole session (pgserver: runs as root, no install)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pgserver
+def postgres():
+    """One embedded PostgreSQL 16 for the whole session (pgserver: runs as root, no install).
 
-        server = pgserver.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
+    Its data is not under pytest's temporary root: as root, pgserver runs PostgreSQL as
+    another user, who must traverse every parent directory, and each pytest session that
+    starts resets that root (``/tmp/pytest-of-root``) to 0700, which locked a server of a
+    concurrent session out of its own data directory (initdb: Permission denied)."""
+    home = Path(tempfile.mkdtemp(prefix="intra-elt-test-pg-"))
+    server = get_server(home / "data", cleanup_mode="delete")
     # A throwaway server: no durability (a crash loses nothing a test keeps), less work per
     # write for the CPU the suite is short of.
     durability = ("fsync", "synchronous_commit", "full_page_writes")
     admin(server, *(f"alter system set {s} = off" for s in durability), "select pg_reload_conf()")
     yield server
     server.cleanup()
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def socket_dir(server) -> str:
