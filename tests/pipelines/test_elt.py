@@ -57,12 +57,17 @@ def test_a_full_run_matches_the_oracle_and_later_runs_change_or_replace_nothing(
     workers = {name: r["normalize_workers"] for name, r in resources.items()}
     assert workers == {n: 2 if r["read"] > 100 else 1 for n, r in resources.items()}, workers
 
+    # The minimum in answered calls. A 429 may come on top: the client spaces its calls, but
+    # the server counts them as it handles them, and on a starved machine a request handled
+    # late bunches up with the next (so does network jitter with the real API); the client
+    # then waits and asks again.
     served = sim.admin.stats()["by_path"]
     for name, endpoint in REFERENCE_ENDPOINTS.items():
         path = "/v2/" + endpoint.path.format(cursus_id=21)
         rows = elt.query(f"select count(*) from raw.{name}")[0][0]
-        assert served[path] == {"200": max(1, math.ceil(rows / 100))}, f"{name}: minimum calls"
-    assert served["/oauth/token"] == {"200": 1}
+        assert served[path]["200"] == max(1, math.ceil(rows / 100)), f"{name}: minimum calls"
+        assert set(served[path]) <= {"200", "429"}, served[path]
+    assert served["/oauth/token"]["200"] == 1
     dropped = "select count(*) from intermediate.int_achievement_campuses__matched"
     assert elt.query(dropped + " where campus_id is null") == [(unmatched_campus_names(sim.admin),)]
 
