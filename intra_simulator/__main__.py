@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from intra_simulator.faults import Faults
@@ -67,6 +68,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="projects_users filter[campus] finds a user without a primary campus_users row: "
         "never (primary, the default) or by any campus they have a row at (any)",
     )
+    parser.add_argument(
+        "--start-ago",
+        type=float,
+        default=0.0,
+        help="seconds: the simulated clock starts this far before the real time (the demo "
+        "starts an hour back, so that its hour of activity ends at the real time, not after)",
+    )
     parser.add_argument("--faults", default="[]", help="JSON list of fault rules (see faults.py)")
     parser.add_argument("--ready-file", type=Path, help="write {url, pid} here once listening")
     parser.add_argument("--verbose", action="store_true", help="log every request")
@@ -77,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     data = build_dataset(args.scale, args.seed)
     population, builder = build_population(data, args.seed, args.population or args.scale)
-    clock = Clock()
+    clock = Clock(datetime.now(UTC) - timedelta(seconds=args.start_ago))
     schedule_anonymizations(population, data, clock.now(), args.seed)
     world = World(data, clock, seed=args.seed, builder=builder, campus_filter=args.campus_filter)
     tokens = TokenStore(ttl=args.token_ttl)

@@ -10,12 +10,14 @@ fix; 3 the hourly API quota is spent (the next run resumes); 75 another run hold
 from __future__ import annotations
 
 import argparse
-import warnings
+import sys
 from pathlib import Path
 
 from pipelines import dbt_by_hand, demo, docs, status
 from pipelines.config import ExitCode
+from pipelines.data_dir import DataDirError, check_data_dir
 from pipelines.database import stop_embedded
+from pipelines.embedded_postgres import StopFailed
 from pipelines.run.command import add_data_dir_argument, add_run_arguments, run_locked
 
 EXIT_CODES = (
@@ -66,8 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dbt = command(
         "dbt",
-        "dbt by hand on the ELT's database, e.g. 'intra-elt dbt test' (options of "
-        "intra-elt dbt go before the dbt command; the rest is passed to dbt)",
+        "dbt by hand on the ELT's database, e.g. 'intra-elt dbt test' (--data-dir goes "
+        "before or after the dbt command; the rest is passed to dbt)",
     )
     add_data_dir_argument(dbt)
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, help="the dbt command and options")
@@ -76,15 +78,43 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def db_stop(data_dir: Path) -> int:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        stopped = "stopped" if stop_embedded(data_dir) else "not running"
-    print(f"embedded PostgreSQL under {data_dir / 'postgres'}: {stopped}")
+    where = data_dir / "postgres"
+    try:
+        done = stop_embedded(data_dir)
+    except StopFailed as error:
+        print(f"embedded PostgreSQL under {where}: NOT stopped: {error}")
+        return ExitCode.FAILED
+    print(f"embedded PostgreSQL under {where}: {done}")
     return ExitCode.OK
+
+
+# The commands that only read (and stop) need no writable data directory.
+READ_ONLY = ("status", "db-stop")
+
+
+def data_dir_among_dbt_args(args: argparse.Namespace) -> None:
+    """``intra-elt dbt test --data-dir D``: the option after the dbt command is ours too (dbt
+    has no --data-dir); taken out of what goes to dbt."""
+    rest, values = [], iter(args.dbt_args)
+    for arg in values:
+        if arg == "--data-dir":
+            args.data_dir = Path(next(values, ""))
+        elif arg.startswith("--data-dir="):
+            args.data_dir = Path(arg.partition("=")[2])
+        else:
+            rest.append(arg)
+    args.dbt_args = rest
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "dbt":
+        data_dir_among_dbt_args(args)
+    try:
+        check_data_dir(args.data_dir, writable=args.command not in READ_ONLY)
+    except DataDirError as error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        return ExitCode.CONFIG
     if args.command in ("run", "full"):
         return run_locked(args)
     if args.command == "status":

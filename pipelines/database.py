@@ -18,7 +18,7 @@ import psycopg2
 from psycopg2.extensions import parse_dsn
 
 from pipelines.config import RAW_SCHEMA
-from pipelines.embedded_postgres import get_server
+from pipelines.embedded_postgres import get_server, stop_server
 
 EMBEDDED_DATABASE = "intra"
 # libpq needs a password field and a host for dlt; trust auth ignores the password.
@@ -153,11 +153,7 @@ def existing_database(data_dir: Path) -> Database | None:
     return embedded_database(data_dir / "postgres")
 
 
-def stop_embedded(data_dir: Path) -> bool:
-    """Stop the embedded server if it runs; True when one was stopped."""
-    pgdata = (data_dir / "postgres").resolve()
-    if not (pgdata / "postmaster.pid").exists():
-        return False
-    server = get_server(pgdata, cleanup_mode="stop")
-    server.cleanup()
-    return True
+def stop_embedded(data_dir: Path) -> str:
+    """Stop the embedded server under ``data_dir`` if it runs; what was done, in words.
+    Raises StopFailed, with the reason, when it runs and cannot be stopped."""
+    return stop_server((data_dir / "postgres").resolve())

@@ -11,6 +11,7 @@ show, source freshness, docs generate, ...) on ``marts``. The commands that buil
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -99,7 +100,27 @@ def main(dbt_args: list[str], data_dir: Path) -> int:
     data_dir = data_dir.resolve()
     target = None if command in NO_TARGET_PATH else data_dir / TARGET
     argv = dbt_argv(args, data_dir / "logs", target, variables)
+    return run_passing_signals(argv, dbt_environment(database))
+
+
+def run_passing_signals(argv: list[str], env: dict[str, str]) -> int:
+    """Run dbt and return its exit code, passing on the signals that stop us (SIGTERM,
+    SIGHUP): killed with our default handlers, we would leave dbt running without us
+    (``dbt docs serve`` kept its port). Ctrl-C reaches dbt by itself (same process group)."""
+    child = subprocess.Popen(argv, env=env)
+    stops = (signal.SIGTERM, signal.SIGHUP)
+    previous = {s: signal.signal(s, lambda number, _: child.send_signal(number)) for s in stops}
     try:
-        return subprocess.run(argv, env=dbt_environment(database), check=False).returncode
-    except KeyboardInterrupt:  # dbt docs serve runs until Ctrl-C
-        return 130
+        while True:
+            try:
+                code = child.wait()
+                break
+            except KeyboardInterrupt:  # dbt docs serve runs until Ctrl-C; dbt got it too
+                continue
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if child.poll() is None:
+            child.terminate()
+            child.wait()
+    return 128 - code if code < 0 else code  # killed by a signal: the shell's 128 + n

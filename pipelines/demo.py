@@ -31,6 +31,15 @@ DEMO_REQUESTS_PER_SECOND = "20"
 DEMO_REQUESTS_PER_HOUR = "12000"
 # Simulated time before a second run: one cron interval.
 SIMULATED_SECONDS = 3600
+SIMULATOR_ARGS = [
+    # an hour back: the hour of activity before a second run ends at the real time, so no
+    # event is dated in the future (every demo run starts as far back, so the second's world
+    # never starts before the first's)
+    "--start-ago", str(SIMULATED_SECONDS),
+    "--population", DEMO_POPULATION,
+    "--per-second", DEMO_REQUESTS_PER_SECOND,
+    "--per-hour", DEMO_REQUESTS_PER_HOUR,
+]  # fmt: skip
 
 
 def pgserver_bin() -> str:
@@ -82,13 +91,8 @@ def main(data_dir: Path = DEMO_DATA_DIR) -> int:
         f"limits {DEMO_REQUESTS_PER_SECOND}/s and {DEMO_REQUESTS_PER_HOUR}/h) ...",
         flush=True,
     )
-    simulator_args = [
-        "--population", DEMO_POPULATION,
-        "--per-second", DEMO_REQUESTS_PER_SECOND,
-        "--per-hour", DEMO_REQUESTS_PER_HOUR,
-    ]  # fmt: skip
     with SimulatorProcess(
-        DEMO_SCALE, 42, *simulator_args, log_path=data_dir / "simulator.log"
+        DEMO_SCALE, 42, *SIMULATOR_ARGS, log_path=data_dir / "simulator.log"
     ) as simulator:
         if has_run:
             let_time_pass(simulator.admin)

@@ -54,3 +54,47 @@ def get_server(pgdata: Path, cleanup_mode: str | None):
         import pgserver
 
         return pgserver.get_server(pgdata, cleanup_mode=cleanup_mode)
+
+
+class StopFailed(Exception):
+    """The server could not be stopped; the message says why."""
+
+
+def stop_server(pgdata: Path) -> str:
+    """Stop the server of ``pgdata`` if it runs, and say what was done.
+
+    Not through pgserver's handle: it stops the server only when its list of client
+    processes (``.handle_pids.json`` in the data directory) holds no other pid, and a
+    client that was killed never removes itself, so the server would keep running. Its
+    own ``pg_ctl stop`` does it whatever the list says; the list goes with the server."""
+    pid_file = pgdata / "postmaster.pid"
+    if not pid_file.exists():
+        return "not running"
+    try:
+        pid = int(pid_file.read_text().split()[0])
+    except (OSError, ValueError, IndexError) as error:
+        raise StopFailed(f"cannot read {pid_file}: {error}") from error
+    if not _process_exists(pid):
+        return f"not running (a stale {pid_file.name} names pid {pid}, which is gone)"
+    from pgserver._commands import pg_ctl
+
+    try:
+        pg_ctl(
+            ["-w", "-m", "fast", "stop"],
+            pgdata=pgdata,
+            user=SYSTEM_USER if os.geteuid() == 0 else None,
+        )
+    except subprocess.CalledProcessError as error:
+        raise StopFailed(f"pg_ctl stop failed (exit {error.returncode}) for {pgdata}") from error
+    (pgdata / ".handle_pids.json").unlink(missing_ok=True)
+    return f"stopped (pid {pid})"
+
+
+def _process_exists(pid: int) -> bool:
+    """Alive and not a zombie: in a container nothing may reap a server that was orphaned."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

@@ -47,6 +47,14 @@ class Run:
 
     def execute(self) -> ExitCode:
         started = time.monotonic()
+        # Settings and API first: a run that cannot read the API starts no database (an
+        # embedded one would be created in the data directory) and records no run.
+        outcome = Outcome()
+        connection = connect_api(self.args.full, outcome)
+        if connection is None:
+            outcome.total_seconds = time.monotonic() - started
+            print_report(outcome)
+            return outcome.code
         try:
             database = resolve_database(self.data_dir)
             with database.connect():
@@ -59,7 +67,7 @@ class Run:
             mode = "backfill"
         run_id = ledger.start(database, mode)
         try:
-            outcome = self.run(database, mode, started)
+            outcome = self.run(database, connection, outcome, mode, started)
         except (DatabaseError, psycopg2.Error) as error:
             # The database went away mid-run: every step commits on its own, so what is not
             # done is simply not there; the next run redoes it.
@@ -78,11 +86,14 @@ class Run:
         ledger.finish(database, run_id, **outcome.ledger())
         return outcome.code
 
-    def run(self, database: Database, mode: str, started: float) -> Outcome:
-        outcome = Outcome()
-        connection = connect_api(self.args.full, outcome)
-        if connection is None:
-            return self.end(outcome, database, started)
+    def run(
+        self,
+        database: Database,
+        connection: Connection,
+        outcome: Outcome,
+        mode: str,
+        started: float,
+    ) -> Outcome:
         api, cursus_id = connection.api, connection.cursus_id
         say(f"start: {mode} run, cursus {cursus_id}, API {api.base_url}, {database.describe()}")
 

@@ -170,9 +170,10 @@ def print_report(outcome: Outcome) -> None:
         show(outcome.dbt.headline())
         for problem in outcome.dbt.problems[:20]:
             show(f"  {problem}")
-    rows = [[name, "-" if count is None else count] for name, count in outcome.marts.items()]
-    show(f"tables in schema {MARTS_SCHEMA}")
-    show("\n".join(table(["table", "rows"], rows)))
+    if outcome.marts:  # none when the run stopped before it touched the database
+        rows = [[name, "-" if count is None else count] for name, count in outcome.marts.items()]
+        show(f"tables in schema {MARTS_SCHEMA}")
+        show("\n".join(table(["table", "rows"], rows)))
     dbt_seconds = outcome.dbt.seconds if outcome.dbt else 0.0
     show(
         f"seconds: extract+load {outcome.extract_seconds:.1f}, dbt {dbt_seconds:.1f}, "

@@ -3,11 +3,16 @@ out of it unchanged (make would turn every one of them into 2), and ``--help`` o
 
 from __future__ import annotations
 
+import os
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from intra_simulator.control import SimulatorProcess
@@ -139,3 +144,146 @@ def test_db_stop_without_an_embedded_database_says_so(tmp_path) -> None:
     )
     assert stopped.returncode == 0, stopped.stderr
     assert f"{tmp_path / 'postgres'}: not running" in stopped.stdout
+
+
+def embedded_home() -> Path:
+    """A data directory the embedded server's own user can reach (not under pytest's
+    temporary root, which only root may traverse)."""
+    home = Path(tempfile.mkdtemp(prefix="intra-elt-test-cli-"))
+    home.chmod(0o755)
+    return home
+
+
+def test_db_stop_stops_the_server_that_a_killed_client_left_running() -> None:
+    """A run killed while it used the embedded server leaves its pid in pgserver's list of
+    clients; db-stop stops the server anyway, and says so."""
+    home = embedded_home()
+    client = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from pipelines.database import embedded_database\n"
+        "embedded_database(Path(sys.argv[1]) / 'postgres')\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    try:
+        killed = subprocess.run([sys.executable, "-c", client, str(home)], cwd=REPO, timeout=120)
+        assert killed.returncode == -9
+        pid = int((home / "postgres" / "postmaster.pid").read_text().split()[0])
+        assert running(pid), "the server outlived its killed client"
+        stop = subprocess.run(
+            [str(INTRA_ELT), "db-stop", "--data-dir", str(home)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert stop.returncode == 0, stop.stdout + stop.stderr
+        assert f"stopped (pid {pid})" in stop.stdout
+        assert not running(pid), "db-stop said stopped: the server is gone"
+        again = subprocess.run(
+            [str(INTRA_ELT), "db-stop", "--data-dir", str(home)], capture_output=True, text=True
+        )
+        assert again.returncode == 0 and "not running" in again.stdout
+    finally:
+        subprocess.run([str(INTRA_ELT), "db-stop", "--data-dir", str(home)], capture_output=True)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def running(pid: int) -> bool:
+    """Alive, not a zombie (in a container, nothing may reap a server that was orphaned)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_data_directory_that_cannot_be_used_is_a_setting_to_fix(command, tmp_path) -> None:
+    """Under a regular file, under /proc: exit 2 naming --data-dir and INTRA_ELT_DATA_DIR, no
+    traceback, for every subcommand (status and db-stop only read: /proc is not theirs to
+    refuse)."""
+    regular = tmp_path / "a-file"
+    regular.write_text("")
+    places = [regular / "data"]
+    if command not in cli.READ_ONLY:
+        places.append(Path("/proc/intra-elt/data"))
+    extra = ["test"] if command == "dbt" else []
+    for place in places:
+        done = subprocess.run(
+            [str(INTRA_ELT), command, "--data-dir", str(place), *extra],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2, (place, done.stdout, done.stderr)
+        assert "--data-dir (or env INTRA_ELT_DATA_DIR)" in done.stderr
+        assert "Traceback" not in done.stderr
+
+
+def test_dbt_by_hand_takes_the_data_directory_after_the_dbt_command_too(tmp_path) -> None:
+    done = subprocess.run(
+        [str(INTRA_ELT), "dbt", "test", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "DESTINATION__POSTGRES__CREDENTIALS"},
+    )
+    assert done.returncode == 2
+    assert f"no database in {tmp_path}:" in done.stderr, done.stderr
+
+
+def test_a_run_that_fails_its_configuration_check_starts_no_database(tmp_path) -> None:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SOURCES__INTRA__", "DESTINATION__POSTGRES__"))
+    }
+    env["SOURCES__INTRA__BASE_URL"] = "not a url"
+    done = subprocess.run(
+        [str(INTRA_ELT), "run", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,  # no .dlt/secrets.toml of the repository
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "sources.intra.base_url" in done.stdout
+    assert not (tmp_path / "postgres").exists(), "no embedded database made"
+    assert "tables in schema" not in done.stdout
+
+
+def test_sigterm_on_docs_stops_dbt_docs_serve_and_frees_its_port(database, dbt_parsed) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    home = embedded_home()
+    env = {**os.environ, "DESTINATION__POSTGRES__CREDENTIALS": database.dsn}
+    env["DBT_DOCS_PORT"] = str(port)
+    docs = subprocess.Popen(
+        [str(INTRA_ELT), "docs", "--data-dir", str(home)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while not serving(port):
+            assert docs.poll() is None and time.monotonic() < deadline, "docs never served"
+            time.sleep(0.2)
+        children = psutil.Process(docs.pid).children(recursive=True)
+        assert children, "dbt docs serve runs as a child"
+        docs.terminate()
+        docs.wait(timeout=60)
+        _, alive = psutil.wait_procs(children, timeout=30)
+        assert alive == [], "dbt docs serve outlived intra-elt docs"
+        assert not serving(port), "the port is free"
+    finally:
+        if docs.poll() is None:
+            docs.kill()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def serving(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0

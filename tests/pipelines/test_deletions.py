@@ -122,3 +122,19 @@ def test_deletions_found_by_a_reconciliation_stay_deleted_in_the_hourly_runs_aft
         )
         assert [f for f in flags if f[1] != f[2]] == [], flags
         assert {f[0] for f in flags if not f[1]} >= {"coalition_left", "coalition_joined"}
+
+        # the readable feed: the same events, with names and typed values
+        named = elt.query(
+            "select e.event_id, e.kind, e.new_value, n.project_name, n.final_mark,"
+            " n.coalition_name, n.coalition_id, n.achievement_name, n.campus_name"
+            " from marts.events as e join marts.events_named as n using (event_id)"
+        )
+        assert len(named) == elt.query("select count(*) from marts.events")[0][0]
+        for _, kind, new_value, project, mark, coalition, coalition_id, achievement, _ in named:
+            if kind == "project_validated":
+                assert project and mark == int(new_value)
+            if kind == "coalition_joined":
+                assert coalition and coalition_id == int(new_value)
+            if kind == "achievement_earned":
+                assert achievement
+        assert all(row[8] for row in named), "every event names its campus"
