@@ -275,10 +275,11 @@ def missing_users(cursus_id: int) -> list[int]:
             cursus_id = %s
             and not exists (
                 select from {users} as users
-                where users.id = ("user" ->> 'id')::bigint and users._intra_deleted is not true
+                where users.id = ("user" ->> 'id')::bigint and users.{deleted} is not true
             )
         order by 1
     """
+    sql = sql.replace("{deleted}", DELETED_FLAG)
     return [row[0] for row in raw_rows(sql, cursus_id, tables=("cursus_users", "users"))]
 
 

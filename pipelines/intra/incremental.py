@@ -20,9 +20,9 @@ loads is marked with the scan's id (``_intra_reconcile``); when the scan complet
 the raw table it did not see (and that are older than the last id it read) are gone from the
 API: they are loaded as tombstones, rows that keep only the id, ``_intra_deleted`` and the
 load that found them. They replace the row (merge on id) and stay in raw, because the marts are
-built incrementally on top of an earlier build: a deletion must be something a later build can
-read (``stg_intra__deletions``), like any other change, or the rows it removed come back from
-the build it starts from. The staging models leave tombstones out.
+built incrementally on top of an earlier build: a deletion must be something a later build
+can read (the ``stg_intra__deleted_<table>`` models), like any other change, or the rows it
+removed come back from the build it starts from. The staging models leave tombstones out.
 
 Why not ``dlt.sources.incremental``: it keeps the largest ``updated_at`` seen, which is a
 valid resume point only if records arrive in ``updated_at`` order. Keyset pages come in id
