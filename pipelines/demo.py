@@ -22,6 +22,7 @@ from pathlib import Path
 
 from intra_simulator.control import SimulatorAdmin, SimulatorProcess
 from pipelines.config import PIPELINE_NAME
+from pipelines.embedded_postgres import import_pgserver
 from pipelines.run import command
 
 DEMO_DATA_DIR = Path(".data/demo")
@@ -44,9 +45,7 @@ SIMULATOR_ARGS = [
 
 def pgserver_bin() -> str:
     """Where the embedded server's binaries (psql included) live."""
-    from pgserver._commands import POSTGRES_BIN_PATH
-
-    return str(POSTGRES_BIN_PATH)
+    return str(import_pgserver()._commands.POSTGRES_BIN_PATH)
 
 
 def let_time_pass(admin: SimulatorAdmin) -> None:

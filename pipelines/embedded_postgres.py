@@ -49,11 +49,20 @@ def _user_exists(name: str) -> bool:
 def get_server(pgdata: Path, cleanup_mode: str | None):
     """pgserver's server for ``pgdata`` (started if it is not running), its user made first."""
     ensure_system_user()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        import pgserver
+    return import_pgserver().get_server(pgdata, cleanup_mode=cleanup_mode)
 
-        return pgserver.get_server(pgdata, cleanup_mode=cleanup_mode)
+
+def import_pgserver():
+    """The ``pgserver`` package, imported without the warning it causes under cron.
+
+    Its class body asks platformdirs for a runtime directory, and platformdirs warns on
+    stderr when XDG_RUNTIME_DIR is unset, as it is under cron: every log would carry it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pgserver
+        import pgserver._commands
+
+    return pgserver
 
 
 class StopFailed(Exception):
@@ -76,10 +85,8 @@ def stop_server(pgdata: Path) -> str:
         raise StopFailed(f"cannot read {pid_file}: {error}") from error
     if not _process_exists(pid):
         return f"not running (a stale {pid_file.name} names pid {pid}, which is gone)"
-    from pgserver._commands import pg_ctl
-
     try:
-        pg_ctl(
+        import_pgserver()._commands.pg_ctl(
             ["-w", "-m", "fast", "stop"],
             pgdata=pgdata,
             user=SYSTEM_USER if os.geteuid() == 0 else None,

@@ -156,8 +156,10 @@ def embedded_home() -> Path:
 
 def test_db_stop_stops_the_server_that_a_killed_client_left_running() -> None:
     """A run killed while it used the embedded server leaves its pid in pgserver's list of
-    clients; db-stop stops the server anyway, and says so."""
+    clients; db-stop stops the server anyway, and says so, and nothing else: cron sets no
+    XDG_RUNTIME_DIR, whose absence pgserver's import would report on stderr."""
     home = embedded_home()
+    cron_env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
     client = (
         "import os, signal, sys\n"
         "from pathlib import Path\n"
@@ -175,8 +177,10 @@ def test_db_stop_stops_the_server_that_a_killed_client_left_running() -> None:
             capture_output=True,
             text=True,
             timeout=120,
+            env=cron_env,
         )
         assert stop.returncode == 0, stop.stdout + stop.stderr
+        assert stop.stderr == ""
         assert f"stopped (pid {pid})" in stop.stdout
         assert not running(pid), "db-stop said stopped: the server is gone"
         again = subprocess.run(
