@@ -17,7 +17,7 @@ help:
 	@echo "make test       lint (ruff, sqlfluff) and the test suite (unit + integration)"
 	@echo "make test-slow  the randomized SIGKILL trials (about 15 minutes)"
 	@echo "make elt        production run (hourly cron): extract+load what changed, then dbt build"
-	@echo "make elt-full   reconciliation (weekly cron): re-read live data in full, drop what the API lost"
+	@echo "make elt-full   full run (weekly cron): re-read live data in full, drop what the API lost"
 	@echo "make status     last runs, freshness of every mart, what failed and why"
 	@echo "make docs       dbt docs generate + serve on http://127.0.0.1:8080"
 	@echo "make simulator  run the intra simulator on http://127.0.0.1:8042 (scale=network)"
@@ -35,8 +35,8 @@ $(INSTALLED): pyproject.toml
 demo: $(INSTALLED)
 	$(ELT) demo $(DATA_DIR_ARG)
 
-# The linters run beside the tests (-j2): the tests keep both cores busy, and lint alone took
-# 12 s of one. make waits for both; either failing fails make test.
+# The linters run beside the tests (-j2): the tests keep both cores busy, and lint alone
+# keeps one busy for seconds. make waits for both; either failing fails make test.
 test: $(INSTALLED)
 	@$(MAKE) --no-print-directory -j2 lint unit
 

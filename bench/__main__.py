@@ -15,8 +15,8 @@ from pathlib import Path
 from bench import scenarios
 from bench.harness import REPO, Bench
 from intra_simulator.control import SimulatorProcess
-from pipelines.report import table
-from pipelines.stages import STAGES
+from pipelines.run.stages import STAGES
+from pipelines.text_table import table
 
 RESULTS = REPO / "bench" / "results.json"
 

@@ -1,6 +1,6 @@
 """Running the ELT as cron does, and reading back what it measured.
 
-Each run is the real command line (``python -m pipelines.elt``); the per-stage wall and CPU
+Each run is the real command line (``python -m pipelines run``); the per-stage wall and CPU
 seconds, peak memory, calls and rows come from the run ledger the ELT writes (``elt.runs``),
 so the bench measures exactly what production does.
 """
@@ -76,8 +76,8 @@ class Bench:
     def run(
         self, sim: SimulatorProcess, database: Database, workdir: Path, *args: str, **env
     ) -> EltRun:
-        """``python -m pipelines.elt`` as cron runs it."""
-        argv = [sys.executable, "-m", "pipelines.elt", "--data-dir", str(workdir), *args]
+        """``intra-elt run`` (``python -m pipelines run``) as cron runs it."""
+        argv = [sys.executable, "-m", "pipelines", "run", "--data-dir", str(workdir), *args]
         environment = {
             **os.environ,
             **sim.env(),

@@ -14,8 +14,8 @@ from bench.harness import Bench, EltRun, median
 from intra_simulator.control import SimulatorProcess
 from pipelines.database import Database
 from pipelines.dbt_runner import run_dbt
-from pipelines.intra.settings import REFERENCE_ENDPOINTS
-from pipelines.stages import STAGES
+from pipelines.intra.settings import DEFAULT_CURSUS_ID, REFERENCE_ENDPOINTS
+from pipelines.run.stages import STAGES
 
 LIFTED = {"per_second": 1_000_000, "per_hour": 1_000_000_000}
 PIPELINE_STAGES = STAGES[:3]  # extract, normalize, load: without dbt
@@ -150,7 +150,9 @@ def hourly(bench: Bench, sim: SimulatorProcess, database: Database, repeats: int
             database,
             "build",
             "--full-refresh",
-            dbt_vars={"cursus_id": 21},
+            "--exclude-resource-type",
+            "unit_test",  # as the run's build
+            dbt_vars={"cursus_id": DEFAULT_CURSUS_ID},
             dbt_env={"INTRA_AS_OF": advanced["now"]},
             log_dir=bench.last_workdir / "logs",
             target_dir=bench.last_workdir / "dbt-target",

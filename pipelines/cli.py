@@ -10,20 +10,42 @@ fix; 3 the hourly API quota is spent (the next run resumes); 75 another run hold
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from pipelines import dbt_by_hand, demo, docs, status
-from pipelines.config import ExitCode
+from pipelines.commands import db_stop, dbt_by_hand, demo, docs, status
+from pipelines.config import RESOURCES, ExitCode
 from pipelines.data_dir import DataDirError, check_data_dir
-from pipelines.database import stop_embedded
-from pipelines.embedded_postgres import StopFailed
-from pipelines.run.command import add_data_dir_argument, add_run_arguments, run_locked
+from pipelines.run.orchestration import RunOptions, run_locked
 
 EXIT_CODES = (
     "exit codes: 0 ok, 1 failed, 2 configuration or credentials, 3 hourly API quota spent "
     "(the next run resumes), 75 another run holds the lock"
 )
+
+
+def add_data_dir_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(os.environ.get("INTRA_ELT_DATA_DIR", ".data")),
+        help="lock, dlt state, logs and the embedded database (default: env "
+        "INTRA_ELT_DATA_DIR, else .data)",
+    )
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options ``run`` and ``full`` share."""
+    parser.add_argument(
+        "--resources",
+        nargs="+",
+        choices=list(RESOURCES),
+        default=list(RESOURCES),
+        help="extract only these resources, in this order (default: all)",
+    )
+    parser.add_argument("--skip-dbt", action="store_true", help="extract and load only")
+    add_data_dir_argument(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,13 +62,20 @@ def build_parser() -> argparse.ArgumentParser:
     run = command(
         "run", "the hourly run: extract and load what changed, then dbt build", EXIT_CODES
     )
-    add_run_arguments(run, reconcile=False)
+    add_run_arguments(run)
+    run.set_defaults(full=False, accept_shrink=False)
     full = command(
         "full",
-        "the weekly reconciliation: re-read the live data in full, drop what the API deleted",
+        "the weekly full run: re-read the live data in full, drop what the API deleted",
         EXIT_CODES,
     )
-    add_run_arguments(full, reconcile=True)
+    add_run_arguments(full)
+    full.add_argument(
+        "--accept-shrink",
+        action="store_true",
+        help="publish marts that lost more than INTRA_MAX_MART_SHRINK of their rows (a "
+        "real shrink, e.g. campuses closing); without it such a build is not published",
+    )
     full.set_defaults(full=True)
     add_data_dir_argument(
         command(
@@ -77,17 +106,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def db_stop(data_dir: Path) -> int:
-    where = data_dir / "postgres"
-    try:
-        done = stop_embedded(data_dir)
-    except StopFailed as error:
-        print(f"embedded PostgreSQL under {where}: NOT stopped: {error}")
-        return ExitCode.FAILED
-    print(f"embedded PostgreSQL under {where}: {done}")
-    return ExitCode.OK
-
-
 # The commands that only read (and stop) need no writable data directory.
 READ_ONLY = ("status", "db-stop")
 
@@ -116,7 +134,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ERROR: {error}", file=sys.stderr)
         return ExitCode.CONFIG
     if args.command in ("run", "full"):
-        return run_locked(args)
+        return run_locked(
+            RunOptions(
+                args.data_dir,
+                full=args.full,
+                accept_shrink=args.accept_shrink,
+                resources=tuple(args.resources),
+                skip_dbt=args.skip_dbt,
+            )
+        )
     if args.command == "status":
         return status.main(args.data_dir)
     if args.command == "docs":
@@ -125,4 +151,4 @@ def main(argv: list[str] | None = None) -> int:
         return demo.main(args.data_dir)
     if args.command == "dbt":
         return dbt_by_hand.main(args.dbt_args, args.data_dir)
-    return db_stop(args.data_dir)
+    return db_stop.main(args.data_dir)

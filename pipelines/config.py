@@ -5,8 +5,11 @@ settings they read. One place, so that a reading command never imports the run i
 from __future__ import annotations
 
 from enum import IntEnum, StrEnum
+from functools import cache
+from pathlib import Path
 
 import dlt
+import yaml
 
 from pipelines.intra.settings import BY_ID_ENDPOINTS, LIVE_ENDPOINTS, REFERENCE_ENDPOINTS
 from pipelines.intra.settings import DEFAULT_BASE_URL as DEFAULT_BASE_URL
@@ -37,23 +40,19 @@ RAW_SCHEMA = "raw"
 MARTS_SCHEMA = "marts"
 # By-id resources last: they complete, into the live tables, what the live resources implied.
 RESOURCES = {**REFERENCE_ENDPOINTS, **LIVE_ENDPOINTS, **BY_ID_ENDPOINTS}
-MARTS = (
-    "cursus",
-    "campuses",
-    "projects",
-    "campus_projects",
-    "project_sessions",
-    "coalitions",
-    "achievements",
-    "campus_achievements",
-    "users",
-    "cursus_users",
-    "projects_users",
-    "achievements_users",
-    "coalitions_users",
-    # the event feed: a view over the event log (schema history), appended by every build
-    "events",
-)
+DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+
+
+@cache
+def dbt_project_var(name: str):
+    """A var of dbt_project.yml: the lists dbt and the code share live there, once."""
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+    return project["vars"][name]
+
+
+# Every published mart (dbt's var published_marts), then the event feed: a view over the
+# event log (schema history), which every build appends to after the marts' tests.
+MARTS = (*dbt_project_var("published_marts"), "events")
 
 
 def source_setting(key: str, default):

@@ -17,9 +17,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines.config import DBT_PROJECT_DIR
 from pipelines.database import Database
-
-PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 
 
 @dataclass
@@ -55,8 +54,8 @@ def dbt_argv(
 ) -> list[str]:
     """``dbt <command>`` on this project, its logs and (unless None) its target folder where
     the caller says: the command line the ELT and dbt by hand share."""
-    argv = [dbt_executable(), *command, "--project-dir", str(PROJECT_DIR)]
-    argv += ["--profiles-dir", str(PROJECT_DIR), "--log-path", str(log_dir)]
+    argv = [dbt_executable(), *command, "--project-dir", str(DBT_PROJECT_DIR)]
+    argv += ["--profiles-dir", str(DBT_PROJECT_DIR), "--log-path", str(log_dir)]
     if target_dir is not None:
         argv += ["--target-path", str(target_dir)]
     if dbt_vars:
@@ -93,7 +92,7 @@ def run_dbt(
     log_path = log_dir / f"dbt-{'-'.join(words)}.log"
     # A target folder per data directory keeps dbt's partial-parse cache and run results
     # apart from other deployments (and tests) sharing the project folder.
-    target = (target_dir or PROJECT_DIR / "target").resolve()
+    target = (target_dir or DBT_PROJECT_DIR / "target").resolve()
     argv = dbt_argv(command, log_dir, target, dbt_vars)
     # dbt's own debug log (every query of every node) cost a tenth of a build's time; its
     # console output, kept in log_path above, says what ran and what failed.
@@ -102,7 +101,7 @@ def run_dbt(
     started = time.monotonic()
     with open(log_path, "w") as log:
         completed = subprocess.run(
-            argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_DIR, check=False
+            argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=DBT_PROJECT_DIR, check=False
         )
     result = DbtResult(name, completed.returncode, time.monotonic() - started, log_path)
     results_file = target / "run_results.json"

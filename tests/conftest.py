@@ -22,6 +22,7 @@ from intra_simulator.control import SimulatorProcess
 from pipelines.database import Database
 from pipelines.dbt_runner import run_dbt
 from pipelines.embedded_postgres import get_server
+from pipelines.intra.settings import DEFAULT_CURSUS_ID
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -83,7 +84,7 @@ def database(postgres, worker_id) -> Database:
 def dbt_parsed(postgres, worker_id, tmp_path_factory) -> Path:
     """dbt's partial-parse file for this worker's database, made once per worker.
 
-    A first ``dbt build`` in an empty target folder parses the whole project (about 5 s of
+    A first ``dbt build`` in an empty target folder parses the whole project (seconds of
     CPU); a later one reuses ``partial_parse.msgpack`` when the project, the vars and the
     connection are the same. ``dbt parse`` here runs with the ELT's own command line, vars
     and connection, so every test's first build starts from this parse as a deployment's
@@ -93,7 +94,7 @@ def dbt_parsed(postgres, worker_id, tmp_path_factory) -> Path:
     parsed = run_dbt(
         Database(dsn=database_dsn(postgres, name), embedded=False),
         "parse",
-        dbt_vars={"cursus_id": 21},
+        dbt_vars={"cursus_id": DEFAULT_CURSUS_ID},
         log_dir=target / "logs",
         target_dir=target,
     )
@@ -103,7 +104,7 @@ def dbt_parsed(postgres, worker_id, tmp_path_factory) -> Path:
 
 @dataclass
 class Elt:
-    """Runs ``python -m pipelines.elt`` as cron would, against one simulator and database."""
+    """Runs ``intra-elt run`` (or ``full``) as cron would, against one simulator and database."""
 
     simulator: SimulatorProcess
     database: Database
@@ -119,22 +120,24 @@ class Elt:
             "RUNTIME__REQUEST_MAX_ATTEMPTS": "3",
             "RUNTIME__REQUEST_BACKOFF_FACTOR": "0.1",
             # the tiny world's SQL is too small for dbt's parallel threads to gain anything;
-            # one thread spares dbt about 8% of its CPU, and the suite is CPU-bound
+            # one thread spares dbt some CPU, and the suite is CPU-bound
             "INTRA_DBT_THREADS": "1",
         }
         env.update(extra)
         return {k: v for k, v in env.items() if v is not None}
 
-    def argv(self, *args: str) -> list[str]:
-        """The command line of a run, its dbt target folder given the session's parse."""
+    def argv(self, *options: str, command: str = "run") -> list[str]:
+        """The command line of a run (``python -m pipelines`` is ``intra-elt``), its dbt
+        target folder given the session's parse."""
         target = self.data_dir / "dbt-target"
         if not target.exists():
             target.mkdir(parents=True)
             shutil.copy(self.dbt_parsed, target / self.dbt_parsed.name)
-        return [sys.executable, "-m", "pipelines.elt", "--data-dir", str(self.data_dir), *args]
+        data_dir = str(self.data_dir)
+        return [sys.executable, "-m", "pipelines", command, "--data-dir", data_dir, *options]
 
-    def run(self, *args: str, **env: str) -> subprocess.CompletedProcess:
-        argv = self.argv(*args)
+    def run(self, *options: str, command: str = "run", **env: str) -> subprocess.CompletedProcess:
+        argv = self.argv(*options, command=command)
         return subprocess.run(
             argv, cwd=REPO, env=self.env(**env), capture_output=True, text=True, timeout=600
         )

@@ -11,7 +11,7 @@
     timestamps as text, of equal integer width, so text order is time order).
     The `_processed_load_id` index of each live mart makes that maximum a lookup,
     and the ELT indexes the raw tables on load and user id
-    (pipelines/raw_indexes.py), so the batch reads only what it needs.
+    (pipelines/run/raw_indexes.py), so the batch reads only what it needs.
 #}
 
 {% macro live_mart_batch(

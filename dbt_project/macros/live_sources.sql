@@ -1,6 +1,6 @@
 {#
     The live raw tables keep a tombstone for each row the API deleted (found by a
-    reconciliation: `_intra_deleted`, nothing but the id and the load that found it).
+    full run: `_intra_deleted`, nothing but the id and the load that found it).
     The staging models of the live tables read the rows that live (live_source_rows);
     the stg_intra__deleted_<table> models read the tombstones (deleted_source_rows), and
     the incremental marts delete those rows whatever build they start from

@@ -8,10 +8,9 @@ with
 kept_names as (
 
     select
-        id as campus_id,
-        btrim(name, E' \t\r\n') as campus_name
-    from {{ source('intra', 'campus') }}
-    where active and public
+        campus_id,
+        btrim(campus_name, E' \t\r\n') as campus_name
+    from ({{ raw_kept_campuses() }}) as kept
 
 ),
 

@@ -5,9 +5,7 @@ with
 
 kept_campus_ids as (
 
-    select id as campus_id
-    from {{ source('intra', 'campus') }}
-    where active and public
+    select campus_id from ({{ raw_kept_campuses() }}) as kept
 
 ),
 

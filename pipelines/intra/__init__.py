@@ -14,7 +14,7 @@ strategy (set in ``.dlt/config.toml``) the replacement is one transaction: a run
 never empties or half-replaces a table.
 
 Live resources are incremental (``write_disposition="merge"`` on id): each run reads what
-changed since the last one, and a reconciliation (``reconcile=True``) re-reads everything and
+changed since the last one, and a full run (``full=True``) re-reads everything and
 deletes what the API no longer has (see ``incremental``).
 
 By-id resources run last: they read, by id, records the live listings imply but did not
@@ -34,12 +34,13 @@ from dlt.extract.resource import DltResource
 from pipelines.intra.api import IntraApi
 from pipelines.intra.incremental import (
     DELETED_FLAG,
-    RECONCILE_MARKER,
+    FULL_RUN_MARKER,
     USERS_PER_SCAN,
     SyncReport,
     sync,
 )
 from pipelines.intra.rate_limit import QuotaExhausted
+from pipelines.intra.scope import ScopeTracker
 from pipelines.intra.settings import (
     BY_ID_ENDPOINTS,
     DEFAULT_BASE_URL,
@@ -106,7 +107,7 @@ def intra(
     cursus_id: int = DEFAULT_CURSUS_ID,
     min_snapshot_ratio: float = MIN_SNAPSHOT_RATIO,
     overlap_seconds: int = OVERLAP_SECONDS,
-    reconcile: bool = False,
+    full: bool = False,
 ) -> list[DltResource]:
     """The 42 API's data for one cursus, read through ``api``.
 
@@ -118,7 +119,7 @@ def intra(
         min_snapshot_ratio: refuse a snapshot smaller than this share of the previous one
             (set ``SOURCES__INTRA__MIN_SNAPSHOT_RATIO=0`` for one run to accept a real shrink).
         overlap_seconds: how far each incremental window reaches back before the last one's end.
-        reconcile: re-read the live resources in full and delete what the API no longer has.
+        full: re-read the live resources in full and delete what the API no longer has.
     """
     reference = [
         snapshot_resource(api, name, endpoint, cursus_id, min_snapshot_ratio)
@@ -126,7 +127,7 @@ def intra(
     ]
     overlap = timedelta(seconds=overlap_seconds)
     live = [
-        live_resource(api, reports, name, endpoint, cursus_id, overlap, reconcile)
+        live_resource(api, reports, name, endpoint, cursus_id, overlap, full)
         for name, endpoint in LIVE_ENDPOINTS.items()
     ]
     by_id = [
@@ -178,37 +179,8 @@ def snapshot_resource(
     )
 
 
-class ScopeTracker:
-    """Remembers, from the reference snapshots, the scope the live resources are narrowed to:
-    the kept campuses (active and public) and the coalitions of the cursus's blocs there.
-
-    This mirrors dbt's rules only to save API calls (the history of closed campuses is large);
-    the rules themselves stay in dbt, which filters again."""
-
-    def __init__(self, resource: str) -> None:
-        self.resource = resource
-        self.rows: list[dict] = []
-
-    def see(self, page: list[dict]) -> None:
-        if self.resource in ("campus", "blocs"):
-            self.rows.extend(page)
-
-    def remember(self, source_state: dict) -> None:
-        scope = source_state.setdefault("scope", {})
-        if self.resource == "campus":
-            scope["campuses"] = sorted(c["id"] for c in self.rows if c["active"] and c["public"])
-        elif self.resource == "blocs":
-            kept = set(scope.get("campuses", []))
-            scope["coalitions"] = sorted(
-                c["id"]
-                for bloc in self.rows
-                if bloc["campus_id"] in kept
-                for c in bloc["coalitions"]
-            )
-
-
 def unseen_ids(table: str) -> Callable[[str, int], list[int]]:
-    """Ids of a raw table up to ``max_id`` that a reconcile scan ``marker`` did not load."""
+    """Ids of a raw table up to ``max_id`` that a full scan ``marker`` did not load."""
 
     def query(marker: str, max_id: int) -> list[int]:
         with dlt.current.pipeline().sql_client() as client:
@@ -216,7 +188,7 @@ def unseen_ids(table: str) -> Callable[[str, int], list[int]]:
             try:
                 sql = (
                     f"select id from {qualified} "
-                    f"where id <= %s and {RECONCILE_MARKER} is distinct from %s "
+                    f"where id <= %s and {FULL_RUN_MARKER} is distinct from %s "
                     f"and {DELETED_FLAG} is not true"  # already a tombstone
                 )
                 rows = client.execute_sql(sql, max_id, marker)
@@ -291,7 +263,7 @@ def users_by_id_resource(
     It runs after the live resources, so that an admission seen by cursus_users this run is
     completed in the same run. Ids the API does not return are remembered in the resource's
     state and not asked again (each would cost a call every run); they are named in a warning
-    once. A reconciliation (``make elt-full``) re-reads every user anyway."""
+    once. A full run (``make elt-full``) re-reads every user anyway."""
     path, _ = endpoint_request(endpoint, cursus_id)
     table = endpoint.table or name
 
@@ -345,9 +317,9 @@ def live_resource(
     endpoint: Endpoint,
     cursus_id: int,
     overlap: timedelta,
-    reconcile: bool,
+    full: bool,
 ) -> DltResource:
-    """A resource that merges what changed since its last run (or everything, reconciling)."""
+    """A resource that merges what changed since its last run (or everything, in a full run)."""
     path, _ = endpoint_request(endpoint, cursus_id)
 
     def changes() -> Iterator[list[dict]]:
@@ -369,8 +341,8 @@ def live_resource(
             if scan.users:
                 left = set(source_state.get("arrivals", [])) - set(scan.users)
                 source_state["arrivals"] = sorted(left)
-            elif scan.kind == "reconcile" and endpoint.reads_arrivals:
-                source_state["arrivals"] = []  # a reconciliation read everybody's history
+            elif scan.kind == "full" and endpoint.reads_arrivals:
+                source_state["arrivals"] = []  # a full run read everybody's history
 
         pages = sync(
             api,
@@ -378,7 +350,7 @@ def live_resource(
             path,
             state,
             overlap=overlap,
-            reconcile=reconcile,
+            full=full,
             scope=scope,
             scope_filter=endpoint.scope_filter,
             unseen_ids=unseen_ids(name),
@@ -388,7 +360,7 @@ def live_resource(
             on_scan_done=forget_arrivals,
         )
         # Only changes after a first full read can be arrivals or new users.
-        watching = bool(state.get("window_end")) and not reconcile
+        watching = bool(state.get("window_end")) and not full
         since = state.get("window_end")
         new_users: set[int] = set()
         known_new = set(source_state.get("new_users", []))  # reported by this run's users

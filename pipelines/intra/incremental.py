@@ -15,8 +15,8 @@ only ever advances with loaded data):
 - ``unmatched``: users of the scope whom the scope filter may not match (see ``plan``) and
   whose whole history was already read by user id; later runs read them within the window.
 
-A reconciliation (``make elt-full``) is a scan without ``updated_at`` bounds. Every record it
-loads is marked with the scan's id (``_intra_reconcile``); when the scan completes, the rows of
+A full run (``make elt-full``) is a scan without ``updated_at`` bounds. Every record it
+loads is marked with the scan's id (``_intra_full_run``); when the scan completes, the rows of
 the raw table it did not see (and that are older than the last id it read) are gone from the
 API: they are loaded as tombstones, rows that keep only the id, ``_intra_deleted`` and the
 load that found them. They replace the row (merge on id) and stay in raw, because the marts are
@@ -41,7 +41,11 @@ from pipelines.intra.api import IntraApi
 from pipelines.intra.rate_limit import QuotaExhausted
 
 log = logging.getLogger("intra.progress")
-RECONCILE_MARKER = "_intra_reconcile"
+FULL_RUN_MARKER = "_intra_full_run"
+# What full scans were called before they had the full run's name. One saved by an older
+# version (cut short by the quota) is not resumed: the rows it read are marked in the old
+# column (``_intra_reconcile``), so finishing it would take them for deleted.
+RENAMED_SCAN_KINDS = ("reconcile", "reconcile_users")
 DELETED_FLAG = "_intra_deleted"
 
 
@@ -51,12 +55,12 @@ def stamp(moment: datetime) -> str:
 
 @dataclass
 class Scan:
-    """One pass over a listing: a window, a catch-up for new scope values, or a reconcile."""
+    """One pass over a listing: a window, a catch-up for new scope values, or a full scan."""
 
-    # "window" | "catch_up" | "catch_up_users" | "window_users" | "reconcile" | "reconcile_users"
+    # "window" | "catch_up" | "catch_up_users" | "window_users" | "full" | "full_users"
     kind: str
     start: str | None  # updated_at lower bound; None: since the beginning
-    end: str | None  # updated_at upper bound; None: no bound (reconcile)
+    end: str | None  # updated_at upper bound; None: no bound (full)
     scope: list[int] = field(default_factory=list)  # values of the scope filter, if any
     after_id: int | None = None  # last id loaded by this scan
     started: str = ""  # server time when the scan was planned
@@ -90,7 +94,7 @@ def plan(
     now: datetime,
     overlap: timedelta,
     scope: list[int] | None,
-    reconcile: bool,
+    full: bool,
     arrivals: list[int] = (),
     unmatched: list[int] = (),
 ) -> list[Scan]:
@@ -102,17 +106,20 @@ def plan(
     ``unmatched`` are users of the scope whom the scope filter may not match (students of a
     kept campus without a primary campus_users row: whether the API's ``filter[campus]``
     finds them is unknown). They are read by user id on every run: their whole history the
-    first time (and in a reconciliation), then what changed in the window. When the filter
+    first time (and in a full run), then what changed in the window. When the filter
     does match them, the window scan drops what these scans already yielded (``sync``)."""
-    scans = [Scan(**s) for s in state.get("scans", [])]
+    saved = state.get("scans", [])
+    if any(s["kind"] in RENAMED_SCAN_KINDS for s in saved):
+        saved = []  # started again: the rows it had read carry the marker column of old
+    scans = [Scan(**s) for s in saved]
     if scans:
         return scans
     end = stamp(now)
     scope = sorted(scope) if scope is not None else []
-    if reconcile:
-        # the user scans first: the reconcile scan must know their records were seen
-        reconcile_users = user_scans("reconcile_users", None, None, unmatched, end)
-        return [*reconcile_users, Scan("reconcile", None, None, scope, started=end)]
+    if full:
+        # the user scans first: the full scan must know their records were seen
+        full_users = user_scans("full_users", None, None, unmatched, end)
+        return [*full_users, Scan("full", None, None, scope, started=end)]
     covered = state.get("covered")
     window_end = state.get("window_end")
     new_values = sorted(set(scope) - set(covered or []))
@@ -139,7 +146,7 @@ class SyncReport:
     scans: list[str] = field(default_factory=list)
     scan_records: list[int] = field(default_factory=list)  # records read by each scan
     stopped: QuotaExhausted | None = None
-    reconciled: bool = False
+    read_in_full: bool = False
     warnings: list[str] = field(default_factory=list)  # for the run's output
 
 
@@ -150,7 +157,7 @@ def sync(
     state: dict,
     *,
     overlap: timedelta,
-    reconcile: bool,
+    full: bool,
     scope: list[int] | None,
     scope_filter: str | None,
     unseen_ids: Callable[[str, int], list[int]],
@@ -161,10 +168,10 @@ def sync(
 ) -> Iterator[list[dict]]:
     """Yield the pages of every scan due, keeping ``state`` at the last loaded id.
 
-    ``unseen_ids(marker, max_id)`` returns the ids of the raw table not marked by a reconcile.
+    ``unseen_ids(marker, max_id)`` returns the ids of the raw table not marked by a full scan.
     On a spent hourly quota the sync stops cleanly: what it read is loaded, its place kept.
     """
-    scans = plan(state, api.server_now(), overlap, scope, reconcile, arrivals, unmatched)
+    scans = plan(state, api.server_now(), overlap, scope, full, arrivals, unmatched)
     state["scans"] = [asdict(s) for s in scans]
     unmatched = set(unmatched)
     # Forget who has a primary campus again: should they lose it later, read them in full.
@@ -190,9 +197,9 @@ def sync(
                     page = [r for r in page if r["id"] not in earlier]
                 if len(scans) > 1:
                     earlier.update(r["id"] for r in page)
-                if scan.kind in ("reconcile", "reconcile_users"):
+                if scan.kind in ("full", "full_users"):
                     for record in page:
-                        record[RECONCILE_MARKER] = scan.started
+                        record[FULL_RUN_MARKER] = scan.started
                     seen_now.update(r["id"] for r in page)
                 report.records += len(page)
                 report.scan_records[-1] += len(page)
@@ -205,21 +212,21 @@ def sync(
                 "%s: hourly quota spent; %s scan saved after id %s", name, scan.kind, scan.after_id
             )
             return
-        if scan.kind == "reconcile":
+        if scan.kind == "full":
             unseen = unseen_ids(scan.started, scan.after_id or 0)
             gone = [i for i in unseen if i not in seen_now and i not in earlier]
             if gone:
                 report.deleted += len(gone)
                 yield [{"id": i, DELETED_FLAG: True} for i in gone]
-            report.reconciled = True
+            report.read_in_full = True
             state["window_end"] = scan.started  # changes during the scan: next window
         elif scan.kind == "window":
             state["window_end"] = scan.end
         if scan.kind == "catch_up":
             state["covered"] = sorted(set(state.get("covered") or []) | set(scan.scope))
-        elif scan.kind in ("window", "reconcile"):  # what a full-scope scan covered: the scope
+        elif scan.kind in ("window", "full"):  # what a full-scope scan covered: the scope
             state["covered"] = scan.scope
-        if scan.kind in ("catch_up_users", "reconcile_users"):  # whole histories read
+        if scan.kind in ("catch_up_users", "full_users"):  # whole histories read
             read = set(state.get("unmatched", [])) | (set(scan.users) & unmatched)
             state["unmatched"] = sorted(read)
         on_scan_done(scan)

@@ -279,7 +279,7 @@ BY_ID_ENDPOINTS: dict[str, Endpoint] = {
 # Bookkeeping columns of live raw tables (see incremental.py). A tombstone (``_intra_deleted``)
 # replaces its row on merge and stays: the deletion is data that later builds read, not a
 # hard delete that only the build of the same run could see.
-LIVE_BOOKKEEPING = {"_intra_reconcile": "text", "_intra_deleted": "bool"}
+LIVE_BOOKKEEPING = {"_intra_full_run": "text", "_intra_deleted": "bool"}
 
 
 def column_hints(columns: dict[str, str]) -> dict[str, dict]:

@@ -18,16 +18,16 @@ from pipelines.intra import intra, intra_api
 from pipelines.intra.api import IntraApi
 from pipelines.intra.auth import InvalidCredentials
 from pipelines.intra.incremental import SyncReport
-from pipelines.preflight import (
+from pipelines.run.errors import describe_error
+from pipelines.run.outcome import Outcome
+from pipelines.run.output import say
+from pipelines.run.preflight import (
     ApiUnreachable,
     ConfigError,
     check_api,
     parse_base_url,
     parse_cursus_id,
 )
-from pipelines.run.errors import describe_error
-from pipelines.run.outcome import Outcome
-from pipelines.run.output import say
 
 
 @dataclass
@@ -41,14 +41,14 @@ class Connection:
     reports: dict[str, SyncReport]
 
 
-def connect_api(reconcile: bool, outcome: Outcome) -> Connection | None:
+def connect_api(full: bool, outcome: Outcome) -> Connection | None:
     """The source and its API client, or None with the problem recorded in ``outcome``."""
     reports: dict[str, SyncReport] = {}
     try:
         base_url = parse_base_url(source_setting("base_url", DEFAULT_BASE_URL))
         cursus_id = parse_cursus_id(source_setting("cursus_id", DEFAULT_CURSUS_ID))
         api = intra_api(base_url=base_url)
-        source = intra(api, reports, cursus_id=cursus_id, reconcile=reconcile)
+        source = intra(api, reports, cursus_id=cursus_id, full=full)
     except ConfigFieldMissingException as missing:
         fields = ", ".join(f"sources.intra.{f}" for f in missing.fields)
         envs = ", ".join(f"SOURCES__INTRA__{f.upper()}" for f in missing.fields)

@@ -18,15 +18,15 @@ from pipelines.intra.auth import InvalidCredentials
 from pipelines.intra.errors import describe_refusal
 from pipelines.intra.rate_limit import QuotaExhausted
 from pipelines.intra.settings import REFERENCE_ENDPOINTS
-from pipelines.progress import ProgressHandler
 from pipelines.run.connect import Connection
 from pipelines.run.errors import describe_error, find_cause, root_cause
 from pipelines.run.outcome import ResourceResult
 from pipelines.run.output import say
-from pipelines.stages import StageClock
+from pipelines.run.progress import ProgressHandler
+from pipelines.run.stages import StageClock
 
-# dlt writes load files as CSV, which PostgreSQL ingests with COPY: about 40% less load time and
-# 30% less memory than the default INSERT ... VALUES files (make bench, scale small).
+# dlt writes load files as CSV, which PostgreSQL ingests with COPY: less load time and memory
+# than the default INSERT ... VALUES files (measured in docs/performance.md).
 LOADER_FILE_FORMAT = "csv"
 # A package extracted into several files (``[sources.data_writer] file_max_items`` in
 # .dlt/config.toml) is normalized by this many processes, one per core of the 2-core host:

@@ -4,39 +4,69 @@ one decides what runs after what, and what a failure stops."""
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import dlt
 import psycopg2
 
-from pipelines import ledger
-from pipelines.config import MARTS, MARTS_SCHEMA, PIPELINE_NAME, RAW_SCHEMA, ExitCode, RunStatus
+from pipelines.config import (
+    MARTS,
+    MARTS_SCHEMA,
+    PIPELINE_NAME,
+    RAW_SCHEMA,
+    RESOURCES,
+    ExitCode,
+    RunStatus,
+)
 from pipelines.database import Database, DatabaseError, resolve_database
 from pipelines.dbt_runner import run_dbt
 from pipelines.intra.auth import InvalidCredentials
 from pipelines.intra.settings import LIVE_ENDPOINTS, REFERENCE_ENDPOINTS
-from pipelines.privacy import erase_anonymized, erase_anonymized_in_previous_marts
-from pipelines.progress import ProgressHandler
-from pipelines.publish import discard_build, publish
-from pipelines.raw_indexes import create_raw_indexes
+from pipelines.run import ledger
 from pipelines.run.connect import Connection, connect_api
 from pipelines.run.errors import describe_error, root_cause
 from pipelines.run.extract_load import ExtractLoad
 from pipelines.run.outcome import Outcome, ResourceResult, print_report
-from pipelines.run.output import say
-from pipelines.stages import StageClock
+from pipelines.run.output import log_to_file, say
+from pipelines.run.privacy import erase_anonymized, erase_anonymized_in_previous_marts
+from pipelines.run.progress import ProgressHandler
+from pipelines.run.publish import discard_build, publish
+from pipelines.run.raw_indexes import create_raw_indexes
+from pipelines.run.run_lock import AlreadyRunning, RunLock
+from pipelines.run.stages import StageClock
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What one run is asked to do: ``intra-elt run`` or, with ``full``, ``intra-elt full``."""
+
+    data_dir: Path
+    full: bool = False  # re-read the live data in full and drop what the API deleted
+    accept_shrink: bool = False  # publish a build that the volume guard would refuse
+    resources: tuple[str, ...] = tuple(RESOURCES)
+    skip_dbt: bool = False
+
+
+def run_locked(options: RunOptions) -> ExitCode:
+    """One run under the run lock, its output copied to the data directory's log file."""
+    try:
+        with RunLock(options.data_dir / "elt.lock"), log_to_file(options.data_dir):
+            return Run(options).execute()
+    except AlreadyRunning as busy:
+        say(str(busy))
+        return ExitCode.BUSY
 
 
 class Run:
     """One ELT run, from settings to summary."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
-        self.args = args
-        self.data_dir: Path = args.data_dir
+    def __init__(self, options: RunOptions) -> None:
+        self.options = options
+        self.data_dir: Path = options.data_dir
         self.progress = ProgressHandler(warn=say)
         self.clock = StageClock()
         progress_log = logging.getLogger("intra.progress")
@@ -50,7 +80,7 @@ class Run:
         # Settings and API first: a run that cannot read the API starts no database (an
         # embedded one would be created in the data directory) and records no run.
         outcome = Outcome()
-        connection = connect_api(self.args.full, outcome)
+        connection = connect_api(self.options.full, outcome)
         if connection is None:
             outcome.total_seconds = time.monotonic() - started
             print_report(outcome)
@@ -62,7 +92,7 @@ class Run:
         except DatabaseError as error:
             say(f"ERROR database: {error}")
             return ExitCode.CONFIG
-        mode = "reconcile" if self.args.full else "incremental"
+        mode = "full" if self.options.full else "incremental"
         if database.newest_load_id() is None:  # nothing loaded yet: it reads everything
             mode = "backfill"
         run_id = ledger.start(database, mode)
@@ -105,7 +135,7 @@ class Run:
         )
         extract_started = time.monotonic()
         loader = ExtractLoad(pipeline, connection, database, self.clock, self.progress)
-        results, fatal, stopped = loader.run(self.args.resources)
+        results, fatal, stopped = loader.run(self.options.resources)
         outcome.results = results
         outcome.problems.extend(f"{r.name}: {r.status}" for r in results if r.failed)
         if fatal:
@@ -126,7 +156,7 @@ class Run:
 
         if fatal:
             pass
-        elif self.args.skip_dbt:
+        elif self.options.skip_dbt:
             say("dbt skipped (--skip-dbt); nothing published")
         else:
             self.build_and_publish(database, connection, results, as_of, outcome)
@@ -150,9 +180,12 @@ class Run:
         """``dbt build`` into the build schema, then the swap into ``marts`` if every
         error-severity test passed; otherwise the build is dropped and the marts stay."""
         reports = connection.reports
-        reconciled = any(reports.get(r.name) and reports[r.name].reconciled for r in results)
-        full_refresh = reconciled or self.args.full
-        flags = ["--full-refresh"] if full_refresh else []
+        read_in_full = any(reports.get(r.name) and reports[r.name].read_in_full for r in results)
+        full_refresh = read_in_full or self.options.full
+        # dbt's unit tests check the SQL's rules on hand-made rows, not the data: make test
+        # runs them, a run leaves them out (they would add seconds to every build).
+        flags = ["--exclude-resource-type", "unit_test"]
+        flags += ["--full-refresh"] if full_refresh else []
         missing = [
             n
             for n in {**REFERENCE_ENDPOINTS, **LIVE_ENDPOINTS}
@@ -175,7 +208,7 @@ class Run:
                     # (macros/tests_on_unpublished_rows.sql); a full refresh tests all
                     "INTRA_TEST_ROWS": "all" if full_refresh else "unpublished",
                     # the volume guard (tests/assert_no_mart_loses_most_of_its_...)
-                    **({"INTRA_MAX_MART_SHRINK": "1"} if self.args.accept_shrink else {}),
+                    **({"INTRA_MAX_MART_SHRINK": "1"} if self.options.accept_shrink else {}),
                 },
                 log_dir=self.data_dir / "logs",
                 target_dir=self.data_dir / "dbt-target",

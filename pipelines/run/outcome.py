@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pipelines.config import MARTS_SCHEMA, ExitCode, RunStatus
 from pipelines.dbt_runner import DbtResult
 from pipelines.intra.api import IntraApi
-from pipelines.report import table
 from pipelines.run.output import say, show
+from pipelines.text_table import table
 
 RESOURCE_HEADER = [
     "resource",

@@ -53,7 +53,7 @@ def test_every_subcommand_has_a_help_that_does_nothing_else(
 
 
 def test_the_installed_script_and_the_modules_help_quickly(tmp_path) -> None:
-    """The entry points themselves: ``python -m pipelines.demo --help`` once started a demo."""
+    """The entry points themselves, the installed script and ``python -m pipelines``."""
     argvs = [[str(INTRA_ELT), "run", "--help"]]
     argvs += [[sys.executable, "-m", "pipelines", m, "--help"] for m in ("demo", "docs")]
     started = time.monotonic()

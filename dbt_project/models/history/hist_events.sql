@@ -2,7 +2,7 @@
 -- a strictly increasing event_id. Append-only: each build adds the events of
 -- the versions recorded since its last batch, numbered after the largest
 -- event_id so far, in one transaction; an event_key already in the log is
--- never added again (a re-run, a killed build, a reconciliation). Published as
+-- never added again (a re-run, a killed build, a full run). Published as
 -- the view marts.events.
 
 {{

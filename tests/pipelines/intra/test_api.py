@@ -13,7 +13,7 @@ from requests import HTTPError
 from intra_simulator.control import SimulatorProcess
 from pipelines.intra.api import IntraApi, clean_keys
 from pipelines.intra.auth import CREDENTIALS_HELP, MAX_REAUTHS, InvalidCredentials
-from pipelines.progress import ProgressHandler
+from pipelines.run.progress import ProgressHandler
 
 
 def test_question_mark_keys_get_clean_names() -> None:

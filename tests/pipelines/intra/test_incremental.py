@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from pipelines.intra.incremental import (
     DELETED_FLAG,
-    RECONCILE_MARKER,
+    FULL_RUN_MARKER,
     USERS_PER_SCAN,
     Scan,
     SyncReport,
@@ -32,7 +32,7 @@ def kinds(scans) -> list[tuple[str, list[int]]]:
 def test_without_unmatched_users_nothing_is_added() -> None:
     assert kinds(plan(dict(HOURLY), NOW, OVERLAP, [1, 2], False)) == [("window", [])]
     assert kinds(plan({}, NOW, OVERLAP, [1, 2], False)) == [("window", [])]
-    assert kinds(plan(dict(HOURLY), NOW, OVERLAP, [1, 2], True)) == [("reconcile", [])]
+    assert kinds(plan(dict(HOURLY), NOW, OVERLAP, [1, 2], True)) == [("full", [])]
 
 
 def test_a_backfill_reads_their_whole_history_by_user_id_first() -> None:
@@ -64,11 +64,11 @@ def test_a_hundred_users_a_call() -> None:
     ]
 
 
-def test_a_reconciliation_reads_them_in_full_before_the_listing() -> None:
+def test_a_full_run_reads_them_in_full_before_the_listing() -> None:
     scans = plan(dict(HOURLY), NOW, OVERLAP, [1, 2], True, arrivals=[3], unmatched=[5])
-    assert kinds(scans) == [("reconcile_users", [5]), ("reconcile", [])]
+    assert kinds(scans) == [("full_users", [5]), ("full", [])]
     assert scans[0].params("filter[campus]") == {"filter[user_id]": "5"}
-    assert scans[0].started == scans[1].started, "one reconcile marker for both"
+    assert scans[0].started == scans[1].started, "one full-run marker for both"
 
 
 class FakeApi:
@@ -93,14 +93,14 @@ class FakeApi:
         yield [r for r in rows if r["id"] > (after_id or 0)]
 
 
-def run_sync(api, state, reconcile, unmatched, unseen=()):
+def run_sync(api, state, full, unmatched, unseen=()):
     pages = sync(
         api,
         "projects_users",
         "projects_users",
         state,
         overlap=OVERLAP,
-        reconcile=reconcile,
+        full=full,
         scope=[1],
         scope_filter="filter[campus]",
         unseen_ids=lambda marker, max_id: list(unseen),
@@ -110,7 +110,7 @@ def run_sync(api, state, reconcile, unmatched, unseen=()):
     return [record for page in pages for record in page]
 
 
-def test_a_reconciliation_keeps_the_rows_only_the_user_scans_returned() -> None:
+def test_a_full_run_keeps_the_rows_only_the_user_scans_returned() -> None:
     rows = [
         {"id": 1, "user_id": 10, "campus": 1},
         {"id": 2, "user_id": 20, "campus": None},  # 20 has no primary campus
@@ -140,11 +140,11 @@ PROPERTY = settings(max_examples=200, deadline=None, database=None)
 
 def test_unfinished_scans_resume_first_and_alone() -> None:
     """A scan cut short by the quota is redone before anything new is planned: neither a
-    reconciliation, nor new scope values, nor arrivals add scans until it is done."""
+    full run, nor new scope values, nor arrivals add scans until it is done."""
     saved = Scan("window", "2026-11-29T09:55:00Z", "2026-11-29T10:00:00Z", [1], after_id=41)
     state = {**HOURLY, "scans": [asdict(saved)]}
-    for reconcile in (False, True):
-        scans = plan(state, NOW, OVERLAP, [1, 2, 3], reconcile, arrivals=[3], unmatched=[5])
+    for full in (False, True):
+        scans = plan(state, NOW, OVERLAP, [1, 2, 3], full, arrivals=[3], unmatched=[5])
         assert scans == [saved]
 
 
@@ -195,20 +195,28 @@ def test_arrivals_are_read_by_user_id_in_batches_of_users_per_scan() -> None:
     assert scans[-1].kind == "window"
 
 
-def test_a_reconciliation_ignores_the_window_and_coverage() -> None:
+def test_a_full_scan_saved_under_its_old_name_starts_again() -> None:
+    """A full scan that an older version saved half-done marked its rows in the old column:
+    resumed, it would take them for deleted. The hourly run plans afresh instead."""
+    old = Scan("full", None, None, [1], after_id=500, started=stamp(NOW))
+    state = {**HOURLY, "scans": [{**asdict(old), "kind": "reconcile"}]}
+    assert kinds(plan(state, NOW, OVERLAP, [1], False)) == [("window", [])]
+
+
+def test_a_full_run_ignores_the_window_and_coverage() -> None:
     state = {**HOURLY, "unmatched": [5]}
     scans = plan(state, NOW, OVERLAP, [3, 1], True, arrivals=[9])
-    assert scans == [Scan("reconcile", None, None, [1, 3], started=stamp(NOW))]
+    assert scans == [Scan("full", None, None, [1, 3], started=stamp(NOW))]
     assert scans[0].params("filter[campus]") == {"filter[campus]": "1,3"}
 
 
-def test_a_reconciliation_reads_unmatched_users_in_batches() -> None:
+def test_a_full_run_reads_unmatched_users_in_batches() -> None:
     scans = plan({}, NOW, OVERLAP, [1], True, unmatched=range(1, 202))
     assert [(s.kind, len(s.users)) for s in scans] == [
-        ("reconcile_users", 100),
-        ("reconcile_users", 100),
-        ("reconcile_users", 1),
-        ("reconcile", 0),
+        ("full_users", 100),
+        ("full_users", 100),
+        ("full_users", 1),
+        ("full", 0),
     ]
     assert {s.started for s in scans} == {stamp(NOW)}
 
@@ -289,9 +297,9 @@ def test_params_without_a_lower_bound_start_at_the_epoch() -> None:
     assert scan.params(None) == {"range[updated_at]": "1970-01-01T00:00:00Z,2026-01-02T00:00:00Z"}
 
 
-def test_params_of_a_reconcile_have_no_range() -> None:
-    assert Scan("reconcile", None, None, [1]).params("filter[campus]") == {"filter[campus]": "1"}
-    assert Scan("reconcile", None, None).params(None) == {}
+def test_params_of_a_full_scan_have_no_range() -> None:
+    assert Scan("full", None, None, [1]).params("filter[campus]") == {"filter[campus]": "1"}
+    assert Scan("full", None, None).params(None) == {}
 
 
 def test_params_of_a_user_scan_filter_by_user_instead_of_scope() -> None:
@@ -360,11 +368,11 @@ class Run:
     done: list[str]
 
 
-def run(api, state, table, *, reconcile=False, scope=(1,), arrivals=(), unmatched=()) -> Run:
+def run(api, state, table, *, full=False, scope=(1,), arrivals=(), unmatched=()) -> Run:
     report, done = SyncReport(), []
 
     def unseen(marker, max_id):
-        return [i for i, r in table.items() if i <= max_id and r.get(RECONCILE_MARKER) != marker]
+        return [i for i, r in table.items() if i <= max_id and r.get(FULL_RUN_MARKER) != marker]
 
     pages = list(
         sync(
@@ -373,7 +381,7 @@ def run(api, state, table, *, reconcile=False, scope=(1,), arrivals=(), unmatche
             "projects_users",
             state,
             overlap=OVERLAP,
-            reconcile=reconcile,
+            full=full,
             scope=list(scope),
             scope_filter="filter[campus]",
             unseen_ids=unseen,
@@ -489,17 +497,17 @@ def test_duplicates_across_the_scans_of_one_run_are_dropped() -> None:
     assert done.report.scans == ["catch_up_users", "window"]
 
 
-def test_a_reconciliation_marks_what_it_reads_and_tombstones_the_unseen() -> None:
+def test_a_full_run_marks_what_it_reads_and_tombstones_the_unseen() -> None:
     table = {i: record(i, value="old") for i in (1, 2, 3, 4, 5)}
     api = Listing([record(1), record(3), record(5), record(7, campus=2)])
     state = dict(HOURLY)
-    done = run(api, state, table, reconcile=True)
+    done = run(api, state, table, full=True)
     assert api.calls == [({"filter[campus]": "1"}, None)]
     *read, tombstones = done.pages
-    assert all(r[RECONCILE_MARKER] == stamp(NOW) for r in ids_and_rows(read))
+    assert all(r[FULL_RUN_MARKER] == stamp(NOW) for r in ids_and_rows(read))
     assert tombstones == [{"id": 2, DELETED_FLAG: True}, {"id": 4, DELETED_FLAG: True}]
     assert sorted(table) == [1, 3, 5] and all("value" not in r for r in table.values())
-    assert (done.report.deleted, done.report.reconciled) == (2, True)
+    assert (done.report.deleted, done.report.read_in_full) == (2, True)
     assert state["window_end"] == stamp(NOW) and state["covered"] == [1]
 
 
@@ -507,26 +515,26 @@ def ids_and_rows(pages):
     return [r for page in pages for r in page]
 
 
-def test_a_reconciliation_cut_short_tombstones_only_once_complete() -> None:
+def test_a_full_run_cut_short_tombstones_only_once_complete() -> None:
     table = {i: record(i) for i in range(1, 11)}
     records = [record(i) for i in (1, 2, 4, 6, 8, 10)]
     state = {}
-    first = run(Listing(records, quota=2), state, table, reconcile=True)
-    assert first.report.stopped and not first.report.reconciled and first.report.deleted == 0
+    first = run(Listing(records, quota=2), state, table, full=True)
+    assert first.report.stopped and not first.report.read_in_full and first.report.deleted == 0
     assert len(table) == 10
-    second = run(Listing(records, now=NOW + timedelta(hours=1)), state, table, reconcile=True)
-    assert second.report.reconciled and second.report.deleted == 4
+    second = run(Listing(records, now=NOW + timedelta(hours=1)), state, table, full=True)
+    assert second.report.read_in_full and second.report.deleted == 4
     assert sorted(table) == [1, 2, 4, 6, 8, 10], "the first run's rows carry the marker"
     assert state["window_end"] == stamp(NOW), "the scan's start, not the resuming run's now"
 
 
-def test_a_reconciliation_leaves_rows_above_the_last_id_it_read() -> None:
+def test_a_full_run_leaves_rows_above_the_last_id_it_read() -> None:
     """As the module says, only rows up to the last id read are candidates: a record
     deleted from the API that had the highest ids stays in raw. (Surprising; see report.)"""
     table = {i: record(i) for i in (1, 2, 3)}
-    done = run(Listing([record(1), record(2)]), {}, table, reconcile=True)
+    done = run(Listing([record(1), record(2)]), {}, table, full=True)
     assert done.report.deleted == 0 and sorted(table) == [1, 2, 3]
-    empty = run(Listing([]), {}, table, reconcile=True)
+    empty = run(Listing([]), {}, table, full=True)
     assert empty.report.deleted == 0 and sorted(table) == [1, 2, 3]
 
 
@@ -612,10 +620,10 @@ def test_hourly_runs_cut_short_anywhere_converge_on_the_listing(
     quotas=st.lists(st.integers(0, 3), max_size=5),
     page_size=st.integers(1, 4),
 )
-def test_a_reconciliation_cut_short_anywhere_drops_exactly_what_the_api_lost(
+def test_a_full_run_cut_short_anywhere_drops_exactly_what_the_api_lost(
     listing, stale, quotas, page_size
 ) -> None:
-    """Whatever the quota stops, a completed reconciliation leaves in raw the listing's
+    """Whatever the quota stops, a completed full run leaves in raw the listing's
     records of the scope, plus only rows above the last id it read (see the test above)."""
     records = [
         record(i, "2026-01-01T00:00:00Z", campus, v="api") for i, (_, campus) in listing.items()
@@ -627,12 +635,12 @@ def test_a_reconciliation_cut_short_anywhere_drops_exactly_what_the_api_lost(
     state, scope = {}, [1, 2]
     for quota in [*quotas, None]:
         api.quota = quota
-        done = run(api, state, table, reconcile=True, scope=scope)
+        done = run(api, state, table, full=True, scope=scope)
         if not state["scans"]:
             break
-    assert done.report.reconciled
+    assert done.report.read_in_full
     kept = {r["id"]: r for r in records if r["campus"] in scope}
     last = max(kept, default=0)
-    unmarked = {i: {k: v for k, v in r.items() if k != RECONCILE_MARKER} for i, r in table.items()}
+    unmarked = {i: {k: v for k, v in r.items() if k != FULL_RUN_MARKER} for i, r in table.items()}
     assert {i: r for i, r in unmarked.items() if i <= last} == kept
     assert all(r["v"] == "raw" for i, r in table.items() if i > last)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.intra import ScopeTracker
+from pipelines.intra.scope import ScopeTracker
 
 
 def campus(id_: int, active: bool = True, public: bool = True) -> dict:

@@ -9,23 +9,21 @@ and 2 when the database cannot be reached.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import sys
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
 import psycopg2
 
-from pipelines import dbt_by_hand
+from pipelines.commands import dbt_by_hand
 from pipelines.config import MARTS, MARTS_SCHEMA, RAW_SCHEMA
 from pipelines.database import DatabaseError, existing_database
 from pipelines.dbt_runner import run_dbt
 from pipelines.intra.settings import LIVE_ENDPOINTS, REFERENCE_ENDPOINTS
-from pipelines.report import table
-from pipelines.run_lock import lock_holder
+from pipelines.run.run_lock import lock_holder
+from pipelines.text_table import table
 
 LAST_RUNS = 10
 RAW_TABLES = (*REFERENCE_ENDPOINTS, *LIVE_ENDPOINTS)
@@ -204,9 +202,3 @@ def main(data_dir: Path | None = None) -> int:
     latest_failed = bool(runs) and runs[0][4] in ("failed", "config")
     stale = source_freshness(database, data_dir)
     return 1 if latest_failed or stale else 0
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="python -m pipelines.status", description=__doc__)
-    parser.add_argument("--data-dir", type=Path, help="default: env INTRA_ELT_DATA_DIR, else .data")
-    sys.exit(main(parser.parse_args().data_dir))

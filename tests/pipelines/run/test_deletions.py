@@ -1,16 +1,19 @@
-"""What a reconciliation deletes stays deleted in every run after it.
+"""What a full run deletes stays deleted in every run after it.
 
 The API has no deletion feed: ``full`` finds the records it no longer lists and loads them as
 tombstones. The marts are built on top of the previous build (blue/green), so the deletions
-must reach every later build, not only the reconciliation's own."""
+must reach every later build, not only the full run's own."""
 
 from __future__ import annotations
 
 import pytest
 
 from intra_simulator.control import SimulatorProcess
-from tests.pipelines.test_elt import assert_marts_match_oracle
-from tests.pipelines.test_live import assert_live_marts_match, silent_ids
+from tests.pipelines.run.conftest import (
+    assert_live_marts_match,
+    assert_marts_match_oracle,
+    silent_ids,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +33,7 @@ def assert_open_history_is_the_marts(elt) -> None:
         assert {r[0] for r in history} == published, f"history.{mart}'s open versions"
 
 
-def test_deletions_found_by_a_reconciliation_stay_deleted_in_the_hourly_runs_after_it(
+def test_deletions_found_by_a_full_run_stay_deleted_in_the_hourly_runs_after_it(
     make_elt,
 ) -> None:
     with SimulatorProcess("tiny", 42, "--per-second", "50") as sim:
@@ -85,7 +88,7 @@ def test_deletions_found_by_a_reconciliation_stay_deleted_in_the_hourly_runs_aft
                 sim.admin.delete(collection, record_id)
         sim.admin.advance(3600)
 
-        full = elt.run("--full")
+        full = elt.run(command="full")
         assert full.returncode == 0, full.stdout
         assert_live_marts_match(elt, sim)
         assert_open_history_is_the_marts(elt)
@@ -99,7 +102,7 @@ def test_deletions_found_by_a_reconciliation_stay_deleted_in_the_hourly_runs_aft
         for membership in deleted["coalitions_users"]:
             assert any(e[0] == membership and not e[2] for e in left), "a deletion, not backfill"
 
-        # after the reconciliation: a run with nothing new, one with an hour of changes,
+        # after the full run: a run with nothing new, one with an hour of changes,
         # one with nothing new again
         for hours in (0, 1, 0):
             if hours:

@@ -6,7 +6,7 @@ the var ``marts_schema`` says otherwise: that is what the ELT builds and tests b
 publishes. By hand, ``dbt test`` should test what readers see, in ``marts``. So this resolves
 the database like the ELT does, passes it to dbt, and runs the commands that read (test, ls,
 show, source freshness, docs generate, ...) on ``marts``. The commands that build keep
-``marts__build``: only the ELT publishes, once its tests passed (pipelines/publish.py).
+``marts__build``: only the ELT publishes, once its tests passed (pipelines/run/publish.py).
 """
 
 from __future__ import annotations
@@ -21,15 +21,15 @@ import yaml
 from pipelines.config import DEFAULT_CURSUS_ID, ExitCode, source_setting
 from pipelines.database import DatabaseError, existing_database
 from pipelines.dbt_runner import dbt_argv, dbt_environment, dbt_executable
-from pipelines.preflight import ConfigError, parse_cursus_id
-from pipelines.publish import BUILD, PUBLISHED
+from pipelines.run.preflight import ConfigError, parse_cursus_id
+from pipelines.run.publish import BUILD, PUBLISHED
 
 # Commands that create or replace tables: by hand they write to the build schema only.
 BUILDS = ("build", "run", "seed", "snapshot", "clone", "retry")
 # Commands that take no --target-path.
 NO_TARGET_PATH = ("debug", "deps", "init")
 # Not the ELT's <data_dir>/dbt-target: dbt keeps its partial-parse cache there and throws it
-# away, re-parsing the whole project (5 s or more), whenever --vars differ from those of the
+# away, re-parsing the whole project, whenever --vars differ from those of the
 # run that wrote it ("Unable to do partial parsing because config vars ... have changed").
 # Commands that read pass marts_schema and the ELT does not, so sharing the folder would make
 # the next hourly run re-parse everything after each command by hand, and would replace the

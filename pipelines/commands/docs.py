@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pipelines import dbt_by_hand
+from pipelines.commands import dbt_by_hand
 
 
 def main(data_dir: Path) -> int:

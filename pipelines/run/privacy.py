@@ -25,7 +25,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from pipelines.database import Database, existing_tables
-from pipelines.publish import BUILD
+from pipelines.run.publish import BUILD
 
 PERSONAL_USER_FIELDS = (
     "email",

@@ -1,7 +1,7 @@
 """What the publish gate refuses: a build that fails a test (a bad row from a model, a bad
 value from the API) and a build that lost most of a mart. Real runs against the simulator
 over HTTP and a real PostgreSQL. (A resource the API stopped answering, its filter refused,
-fails alone: tests/pipelines/test_reliability.py, with the other broken reads of a
+fails alone: tests/pipelines/run/test_reliability.py, with the other broken reads of a
 resource.)"""
 
 from __future__ import annotations
@@ -9,8 +9,7 @@ from __future__ import annotations
 import pytest
 
 from intra_simulator.control import SimulatorProcess
-from tests.pipelines.test_history import history_tables
-from tests.pipelines.test_reliability import converges
+from tests.pipelines.run.conftest import converges, history_tables
 
 pytestmark = pytest.mark.integration
 
@@ -104,7 +103,7 @@ def test_a_build_that_fails_a_test_is_not_published_and_writes_no_history(make_e
 def test_a_build_that_would_empty_the_marts_is_not_published_unless_accepted(make_elt) -> None:
     """Most campuses close at once (or the API says so by mistake): the hourly run must not
     publish marts that lost most of their rows, nor a full run (which tests every row, not
-    only the unpublished ones); a reconciliation that accepts the shrink does."""
+    only the unpublished ones); a full run that accepts the shrink does."""
     with SimulatorProcess("tiny", 42, "--per-second", "20") as sim:
         elt = make_elt(sim)
         assert elt.run().returncode == 0
@@ -120,12 +119,12 @@ def test_a_build_that_would_empty_the_marts_is_not_published_unless_accepted(mak
         assert "NOT published" in hourly.stdout
         assert published_counts(elt) == before, "marts keep their last tested state"
 
-        refused = elt.run("--full")
+        refused = elt.run(command="full")
         assert refused.returncode == 1 and f"FAIL {GUARD}" in refused.stdout
         assert '"elt"."runs"' not in status_test_sql(elt), "a full run tests every row"
         assert elt.run("--accept-shrink").returncode == 2, "accepting goes with --full only"
 
-        accepted = elt.run("--full", "--accept-shrink")
+        accepted = elt.run("--accept-shrink", command="full")
         assert accepted.returncode == 0, accepted.stdout
         after = published_counts(elt)
         assert after["campuses"] == 1

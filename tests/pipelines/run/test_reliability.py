@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import secrets
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,12 +18,15 @@ import requests
 
 from intra_simulator.control import SimulatorProcess
 from tests.conftest import REPO
-from tests.pipelines.test_elt import assert_marts_match_oracle
-from tests.pipelines.test_live import assert_live_marts_match, silent_ids
+from tests.pipelines.run.conftest import (
+    SMALL_PAGES,
+    assert_live_marts_match,
+    assert_marts_match_oracle,
+    converges,
+)
 
 pytestmark = pytest.mark.integration
 
-SMALL_PAGES = {"SOURCES__INTRA__PAGE_SIZE": "10"}
 LIVE = (
     "users",
     "cursus_users",
@@ -37,16 +39,6 @@ LIVE = (
 
 def simulator(*args: str) -> SimulatorProcess:
     return SimulatorProcess("tiny", 42, *args)
-
-
-def converges(elt, sim) -> subprocess.CompletedProcess:
-    """A normal run after the fault: ok, and every mart equal to the oracle."""
-    sim.admin.clear_faults()
-    healed = elt.run(**SMALL_PAGES)
-    assert healed.returncode == 0, healed.stdout
-    assert_marts_match_oracle(elt, sim)
-    assert_live_marts_match(elt, sim, exclude=silent_ids(sim))
-    return healed
 
 
 def loaded_progress(elt) -> list[tuple]:
@@ -253,7 +245,7 @@ def test_postgres_going_away_mid_run_gives_a_clear_error_and_the_next_run_conver
     what was being loaded then fails cleanly, nothing half-written, the next run heals."""
     with simulator("--per-second", "5") as sim:
         elt = make_elt(sim)
-        argv = [sys.executable, "-m", "pipelines.elt", "--data-dir", str(elt.data_dir)]
+        argv = elt.argv()
         env = elt.env(**SMALL_PAGES)
         process = subprocess.Popen(
             argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -287,7 +279,7 @@ def pg_ctl(postgres, *args: str) -> None:
 def test_two_runs_started_together_one_works_the_other_leaves_at_once(make_elt) -> None:
     with simulator("--per-second", "5") as sim:
         elt = make_elt(sim)
-        argv = [sys.executable, "-m", "pipelines.elt", "--data-dir", str(elt.data_dir)]
+        argv = elt.argv()
         first = subprocess.Popen(argv, cwd=REPO, env=elt.env(), stdout=subprocess.PIPE, text=True)
         time.sleep(2)
         second = subprocess.run(

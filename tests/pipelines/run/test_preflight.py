@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from intra_simulator.control import SimulatorProcess
-from pipelines.preflight import ConfigError, parse_base_url, parse_cursus_id
+from pipelines.run.preflight import ConfigError, parse_base_url, parse_cursus_id
 
 # -- the settings' parsing (pure) -----------------------------------------------------------
 

@@ -9,8 +9,8 @@ models can build on it as they are: they read every load newer than the last one
 processed, so they catch up on two runs' worth of changes instead of one, and end equal.
 That holds for deletions too, because every deletion is a load: a row the API deleted is a
 tombstone in raw (``pipelines/intra/incremental.py``), a student who left is a row of
-``int_users__scope``, both with the load that found them. So the build after a reconciliation,
-which starts from the copy before it, deletes what the reconciliation deleted.
+``int_users__scope``, both with the load that found them. So the build after a full run,
+which starts from the copy before it, deletes what the full run deleted.
 
 When a build fails, ``marts__build`` may hold rows that failed a test; it is dropped, and the
 next run rebuilds it in full from raw (slower once, then incremental again).

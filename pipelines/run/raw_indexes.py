@@ -16,7 +16,7 @@ backfill cut short).
 from __future__ import annotations
 
 from pipelines.database import Database, existing_tables
-from pipelines.privacy import TEAM_MEMBER_IDS
+from pipelines.run.privacy import TEAM_MEMBER_IDS
 
 NESTED_USER_ID = """(("user" ->> 'id')::bigint)"""
 

@@ -13,7 +13,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 
@@ -21,9 +20,12 @@ import pytest
 
 from intra_simulator.control import SimulatorProcess
 from tests.conftest import REPO
-from tests.pipelines.test_elt import assert_marts_match_oracle
-from tests.pipelines.test_live import assert_live_marts_match, silent_ids
-from tests.pipelines.test_reliability import SMALL_PAGES
+from tests.pipelines.run.conftest import (
+    SMALL_PAGES,
+    assert_live_marts_match,
+    assert_marts_match_oracle,
+    silent_ids,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -61,7 +63,7 @@ def test_sigkill_at_random_points_then_the_next_run_converges(make_elt) -> None:
         assert calibration.returncode == 0, calibration.stdout
         duration = time.monotonic() - started
         stages: Counter = Counter()
-        argv = [sys.executable, "-m", "pipelines.elt", "--data-dir", str(elt.data_dir)]
+        argv = elt.argv()
         for trial in range(TRIALS):
             sim.admin.advance(3 * 3600)  # something to extract each time
             delay = rng.uniform(0.3, duration * 1.1)

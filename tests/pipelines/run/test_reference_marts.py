@@ -8,10 +8,10 @@ import pytest
 
 from intra_simulator.control import SimulatorProcess
 from pipelines.config import MARTS
-from pipelines.intra.settings import LIVE_ENDPOINTS, REFERENCE_ENDPOINTS
+from pipelines.intra.settings import DEFAULT_CURSUS_ID, LIVE_ENDPOINTS, REFERENCE_ENDPOINTS
 from tests.conftest import lock_held_by_another_run
-from tests.pipelines.oracle import MART_COLUMNS, expected_marts, unmatched_campus_names
-from tests.pipelines.test_history import HISTORY
+from tests.pipelines.run.conftest import HISTORY, assert_marts_match_oracle, mart_rows
+from tests.pipelines.run.oracle import unmatched_campus_names
 
 pytestmark = pytest.mark.integration
 
@@ -25,18 +25,9 @@ def sim():
         yield process
 
 
-def mart_rows(elt, table: str) -> set[tuple]:
-    return set(elt.query(f"select {', '.join(MART_COLUMNS[table])} from marts.{table}"))
-
-
 def everything(elt) -> dict[str, list[tuple]]:
     marts = [f"marts.{m}" for m in MARTS]
     return {t: elt.table(t) for t in [*RAW_TABLES, *marts, *HISTORY_TABLES]}
-
-
-def assert_marts_match_oracle(elt, sim) -> None:
-    for table, rows in expected_marts(sim.admin).items():
-        assert mart_rows(elt, table) == rows, f"marts.{table} differs from the oracle"
 
 
 def test_a_full_run_matches_the_oracle_and_later_runs_change_or_replace_nothing(
@@ -63,7 +54,7 @@ def test_a_full_run_matches_the_oracle_and_later_runs_change_or_replace_nothing(
     # then waits and asks again.
     served = sim.admin.stats()["by_path"]
     for name, endpoint in REFERENCE_ENDPOINTS.items():
-        path = "/v2/" + endpoint.path.format(cursus_id=21)
+        path = "/v2/" + endpoint.path.format(cursus_id=DEFAULT_CURSUS_ID)
         rows = elt.query(f"select count(*) from raw.{name}")[0][0]
         assert served[path]["200"] == max(1, math.ceil(rows / 100)), f"{name}: minimum calls"
         assert set(served[path]) <= {"200", "429"}, served[path]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from pipelines.stages import StageClock
+from pipelines.run.stages import StageClock
 
 
 def test_a_stage_accumulates_wall_and_cpu_over_passes() -> None:

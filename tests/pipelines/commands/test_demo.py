@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from intra_simulator.control import SimulatorProcess
-from pipelines import demo
+from pipelines.commands import demo
 
 pytestmark = pytest.mark.integration
 

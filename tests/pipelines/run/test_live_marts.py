@@ -1,7 +1,7 @@
 """Live tracking end to end: backfill, hourly increments while the simulated network lives,
-reconciliation. After every run the live marts equal an oracle computed from the simulator's
+full run. After every run the live marts equal an oracle computed from the simulator's
 state, except for the changes the API does not reveal through updated_at (the simulator logs
-them); after a reconciliation they equal it exactly."""
+them); after a full run they equal it exactly."""
 
 from __future__ import annotations
 
@@ -14,9 +14,14 @@ from datetime import datetime
 import pytest
 
 from intra_simulator.control import SimulatorProcess
-from pipelines.intra.settings import LIVE_ENDPOINTS
-from tests.pipelines.oracle import LIVE_COLUMNS, expected_live_marts, without_primary_campus
-from tests.pipelines.test_elt import assert_marts_match_oracle
+from pipelines.intra.settings import DEFAULT_CURSUS_ID, LIVE_ENDPOINTS
+from tests.pipelines.run.conftest import (
+    assert_live_marts_match,
+    assert_marts_match_oracle,
+    live_rows,
+    silent_ids,
+)
+from tests.pipelines.run.oracle import LIVE_COLUMNS, expected_live_marts, without_primary_campus
 
 pytestmark = pytest.mark.integration
 
@@ -29,51 +34,8 @@ def sim():
         yield process
 
 
-def live_rows(elt, mart: str) -> dict[int, tuple]:
-    rows = elt.query(f"select {', '.join(LIVE_COLUMNS[mart])} from marts.{mart}")
-    return {row[0]: tuple(float(v) if isinstance(v, float) else v for v in row) for row in rows}
-
-
-def silent_ids(sim) -> dict[str, set[int]]:
-    return {name: set(ids) for name, ids in sim.admin.call("GET", "silent").items()}
-
-
-def assert_live_marts_match(elt, sim, exclude: dict[str, set[int]] | None = None) -> None:
-    """Equal to the oracle, but for the rows whose change the API hid (``exclude``).
-
-    A hidden deletion of a coalition membership also leaves the ranks of its coalition as
-    they were until a reconciliation: ranks are not compared in those coalitions."""
-    expected = expected_live_marts(sim.admin)
-    exclude = exclude or {}
-    stale_coalitions = coalitions_of(elt, exclude.get("coalitions_users", set()))
-    for mart in LIVE:
-        hidden = exclude.get(mart, set())
-        actual = {k: v for k, v in live_rows(elt, mart).items() if k not in hidden}
-        wanted = {k: v for k, v in expected[mart].items() if k not in hidden}
-        if mart == "coalitions_users":
-            actual, wanted = (without_ranks_in(rows, stale_coalitions) for rows in (actual, wanted))
-        assert actual == wanted, f"marts.{mart} differs from the oracle"
-
-
-def coalitions_of(elt, memberships: set[int]) -> set[int]:
-    """The coalitions of memberships the ELT holds in raw."""
-    if not memberships:
-        return set()
-    sql = "select distinct coalition_id from raw.coalitions_users where id = any(%s)"
-    return {row[0] for row in elt.query(sql, sorted(memberships))}
-
-
-def without_ranks_in(rows: dict[int, tuple], coalitions: set[int]) -> dict[int, tuple]:
-    """coalitions_users rows, the rank (not the API's) blanked in the given coalitions."""
-    rank = LIVE_COLUMNS["coalitions_users"].index("rank")
-    return {
-        k: (*row[:rank], None, *row[rank + 1 :]) if row[2] in coalitions else row
-        for k, row in rows.items()
-    }
-
-
-def test_backfill_hourly_rounds_and_reconciliation_follow_the_api(sim, make_elt) -> None:
-    """Backfill, an hourly round while the network lives, then a reconciliation. (Hourly
+def test_backfill_hourly_rounds_and_full_run_follow_the_api(sim, make_elt) -> None:
+    """Backfill, an hourly round while the network lives, then a full run. (Hourly
     builds on top of hourly builds: the quota and broken-read tests of test_reliability,
     whose last runs equal the oracle, and test_history, compared with the simulator's log.)
 
@@ -108,7 +70,7 @@ def test_backfill_hourly_rounds_and_reconciliation_follow_the_api(sim, make_elt)
 
     assert any(silent_ids(sim).values()), "some changes were invisible to the increments"
 
-    full = elt.run("--full")
+    full = elt.run(command="full")
     assert full.returncode == 0, full.stdout
     assert_live_marts_match(elt, sim)  # exactly, hidden changes and deletions included
     assert_marts_match_oracle(elt, sim)
@@ -124,7 +86,7 @@ def test_calls_grow_with_what_changed_and_a_quiet_run_costs_one_call_per_live_re
     assert quiet.returncode == 0, quiet.stdout
     served = sim.admin.stats()["by_path"]
     calls = {
-        name: sum(served.get(f"/v2/{e.path.format(cursus_id=21)}", {}).values())
+        name: sum(served.get(f"/v2/{e.path.format(cursus_id=DEFAULT_CURSUS_ID)}", {}).values())
         for name, e in LIVE_ENDPOINTS.items()
     }
     # projects_users also reads the students without a primary campus by id, 100 a call
@@ -333,7 +295,7 @@ def personal_values(users: list[dict]) -> dict[int, set[str]]:
 
 def full_dump(elt) -> str:
     """pg_dump of the whole database, and every file of the data directory."""
-    from pipelines.demo import pgserver_bin
+    from pipelines.commands.demo import pgserver_bin
 
     params = elt.database.params
     dump = subprocess.run(

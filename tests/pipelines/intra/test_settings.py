@@ -8,8 +8,6 @@ columns, in the order the hints declare them, followed by dlt's own ``_dlt_load_
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
 from dlt.common.schema.typing import C_DLT_ID, C_DLT_LOAD_ID, LOADS_TABLE_NAME
@@ -24,10 +22,9 @@ from pipelines.intra.settings import (
     REFERENCE_ENDPOINTS,
     column_hints,
 )
+from tests.conftest import REPO
 
-SOURCES_YML = (
-    Path(__file__).resolve().parents[2] / "dbt_project/models/staging/intra/_intra__sources.yml"
-)
+SOURCES_YML = REPO / "dbt_project/models/staging/intra/_intra__sources.yml"
 DLT_COLUMNS = [C_DLT_LOAD_ID, C_DLT_ID]  # what dlt adds to every table it loads
 
 

@@ -1,6 +1,6 @@
 """History and the event feed over several simulated hours, against the simulator's own log
 of every change it made: hourly runs, a run killed while it writes history, and a
-reconciliation (a build that fails its tests writes none: test_gate.py). Real PostgreSQL,
+full run (a build that fails its tests writes none: test_publish.py). Real PostgreSQL,
 the simulator over HTTP."""
 
 from __future__ import annotations
@@ -8,48 +8,23 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import datetime
 
 import pytest
-import yaml
 
 from intra_simulator.control import SimulatorProcess
-from pipelines.config import MARTS
+from pipelines.config import dbt_project_var
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.integration
 
-HISTORY = (
-    "users_scope",
-    "cursus_users",
-    "projects_users",
-    "coalitions_users",
-    "achievements_users",
-    "events",
-)
 # The kinds the API makes visible, with what identifies one in the simulator's log.
-EVENT_KINDS = {
-    "project_registered",
-    "project_finished",
-    "project_validated",
-    "project_failed",
-    "level_changed",
-    "blackhole_changed",
-    "achievement_earned",
-    "coalition_joined",
-    "coalition_left",
-    "became_alumni",
-    "entered_scope",
-}
+# (project_retried and left_scope have no entry of their own in the simulator's log.)
+EVENT_KINDS = set(dbt_project_var("event_kinds")) - {"project_retried", "left_scope"}
 # Several changes of these between two runs are one change for a reader of the API.
 COALESCED = {"level_changed", "blackhole_changed", "entered_scope"}
-
-
-def history_tables(elt) -> dict[str, list[tuple]]:
-    return {name: elt.table(f"history.{name}") for name in HISTORY}
 
 
 def when(text: str) -> datetime:
@@ -69,7 +44,7 @@ def same_value(kind: str, ours: str | None, theirs: object) -> bool:
 def run_killed_while_writing_history(elt) -> None:
     """Start a run and SIGKILL it (with its dbt) once dbt has written a first history
     table, before the event log and the publish."""
-    argv = [sys.executable, "-m", "pipelines.elt", "--data-dir", str(elt.data_dir)]
+    argv = elt.argv()
     log = elt.data_dir / "logs" / "dbt-build.log"
     log.unlink(missing_ok=True)
     victim = subprocess.Popen(
@@ -90,7 +65,7 @@ def run_killed_while_writing_history(elt) -> None:
     victim.wait()
 
 
-def test_events_follow_the_simulators_log_through_hours_a_kill_and_a_reconciliation(
+def test_events_follow_the_simulators_log_through_hours_a_kill_and_a_full_run(
     make_elt,
 ) -> None:
     with SimulatorProcess("tiny", 42, "--per-second", "50") as sim:
@@ -112,18 +87,18 @@ def test_events_follow_the_simulators_log_through_hours_a_kill_and_a_reconciliat
         sim.admin.update("users", returning, {"alumni?": False})
         sim.admin.advance(2 * 3600)
 
-        # (A build that fails its tests writes no history: test_gate.py.)
+        # (A build that fails its tests writes no history: test_publish.py.)
         # Killed after a first history table was written: the next run records the rest once
         # (the comparison with the log below finds no event twice). That a run with nothing
-        # new records nothing: test_elt's second run.
+        # new records nothing: test_reference_marts' second run.
         run_killed_while_writing_history(elt)
         healed = elt.run()
         assert healed.returncode == 0, healed.stdout
 
-        # Two more hours, read by the reconciliation itself.
+        # Two more hours, read by the full run itself.
         sim.admin.advance(2 * 3600)
-        reconcile_from = elt.query("select coalesce(max(event_id), 0) from marts.events")[0][0]
-        full = elt.run("--full")
+        full_from = elt.query("select coalesce(max(event_id), 0) from marts.events")[0][0]
+        full = elt.run(command="full")
         assert full.returncode == 0, full.stdout
         came_back = elt.query(
             "select kind from marts.events where user_id = %s and subject = 'user' "
@@ -212,8 +187,8 @@ def test_events_follow_the_simulators_log_through_hours_a_kill_and_a_reconciliat
             if kind not in ("became_alumni", "coalition_left"):
                 assert same_value(kind, event[5], change["new"]), (event, change)
             if change["silent"]:
-                # not seen by the hourly runs: found by the reconciliation, dated by it, late
-                assert event[0] > reconcile_from and event[8] and event[7] == "load", event
+                # not seen by the hourly runs: found by the full run, dated by it, late
+                assert event[0] > full_from and event[8] and event[7] == "load", event
                 compared["late"] += 1
             elif kind not in ("became_alumni", "entered_scope"):
                 assert event[7] == "api" and event[6] == when(change["at"]), (event, change)
@@ -222,11 +197,4 @@ def test_events_follow_the_simulators_log_through_hours_a_kill_and_a_reconciliat
     assert ids == sorted(set(ids))
     # the hours did bring each kind of change
     assert all(compared[k] for k in EVENT_KINDS - {"project_failed", "coalition_left"}), compared
-    assert compared["late"], "the reconciliation found changes the hourly runs missed"
-
-
-def test_the_marts_the_history_waits_for_are_the_published_marts() -> None:
-    """The history models wait for the tests of every mart in dbt's var published_marts;
-    the ELT reports on MARTS: the same tables, plus the event feed built after them."""
-    project = yaml.safe_load((REPO / "dbt_project" / "dbt_project.yml").read_text())
-    assert [*project["vars"]["published_marts"], "events"] == list(MARTS)
+    assert compared["late"], "the full run found changes the hourly runs missed"

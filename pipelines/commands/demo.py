@@ -23,7 +23,7 @@ from pathlib import Path
 from intra_simulator.control import SimulatorAdmin, SimulatorProcess
 from pipelines.config import PIPELINE_NAME
 from pipelines.embedded_postgres import import_pgserver
-from pipelines.run import command
+from pipelines.run.orchestration import RunOptions, run_locked
 
 DEMO_DATA_DIR = Path(".data/demo")
 DEMO_SCALE = os.environ.get("INTRA_DEMO_SCALE", "network")
@@ -99,6 +99,6 @@ def main(data_dir: Path = DEMO_DATA_DIR) -> int:
         os.environ["SOURCES__INTRA__REQUESTS_PER_SECOND"] = DEMO_REQUESTS_PER_SECOND
         os.environ["SOURCES__INTRA__REQUESTS_PER_HOUR"] = DEMO_REQUESTS_PER_HOUR
         os.environ.pop("DESTINATION__POSTGRES__CREDENTIALS", None)  # the demo always uses its own
-        code = command.main(["--data-dir", str(data_dir)])
+        code = run_locked(RunOptions(data_dir))
     print("\n".join(next_steps(data_dir)))
     return code

@@ -8,18 +8,21 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from intra_simulator.control import SimulatorProcess
-from pipelines import dbt_by_hand
+from pipelines.commands import dbt_by_hand
+from pipelines.config import DBT_PROJECT_DIR
 from pipelines.database import stop_embedded
 from tests.conftest import REPO
-from tests.pipelines.test_status import age_newest_load, status
+from tests.pipelines.commands.conftest import age_newest_load, status
 
 pytestmark = pytest.mark.integration
 
+UNIT_TESTS = DBT_PROJECT_DIR / "models" / "history" / "_hist_events__unit_tests.yml"
 # dbt_by_hand.main(<command>, <data dir>) in a process of its own
 MAIN = (
-    "import sys, pathlib, pipelines.dbt_by_hand as d; "
+    "import sys, pathlib, pipelines.commands.dbt_by_hand as d; "
     "sys.exit(d.main([sys.argv[1]], pathlib.Path(sys.argv[2])))"
 )
 
@@ -52,6 +55,13 @@ def test_dbt_by_hand_tests_the_published_marts_and_status_names_stale_sources(
     ]
     assert any('"marts"."users"' in sql for sql in compiled), "the tests read marts.users"
     assert not any("marts__build" in sql for sql in compiled)
+
+    # The event log's rules as dbt unit tests (models/history/_hist_events__unit_tests.yml):
+    # they pass by hand on the ELT's database, and the ELT's own build leaves them out.
+    assert dbt_by_hand.main(["test", "--select", "test_type:unit"], elt.data_dir) == 0
+    unit_tests = yaml.safe_load(UNIT_TESTS.read_text())["unit_tests"]
+    assert f"PASS={len(unit_tests)} " in capfd.readouterr().out
+    assert "unit_test" not in (elt.data_dir / "logs" / "dbt-build.log").read_text()
 
     assert dbt_by_hand.main(["debug"], elt.data_dir) == 0
     assert "All checks passed" in capfd.readouterr().out
