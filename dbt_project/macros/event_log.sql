@@ -87,3 +87,14 @@
     {{ is_backfill }} as is_backfill,
     batch_load_id
 {%- endmacro %}
+
+{#
+    One typed value of an event, for marts.events_named: the text `column` (old_value or
+    new_value) cast to `type` for the events of `kinds`, null for the others.
+#}
+{% macro event_value(column, type, kinds) -%}
+    case
+        when events.kind in ('{{ kinds | join("', '") }}')
+            then events.{{ column }}::{{ type }}
+    end
+{%- endmacro %}

@@ -43,50 +43,37 @@ typed as (
 
     select
         events.*,
-        case
-            when events.kind = 'achievement_earned'
-                then events.new_value::bigint
-        end as achievement_id,
+        {{ event_value('new_value', 'bigint', ['achievement_earned']) }}
+            as achievement_id,
         case
             when events.kind = 'coalition_joined'
                 then events.new_value::bigint
             when events.kind = 'coalition_left'
                 then events.old_value::bigint
         end as coalition_id,
-        case
-            when events.kind in ('entered_scope', 'left_scope')
-                then events.old_value::bigint
-        end as campus_before_id,
-        case
-            when events.kind in ('entered_scope', 'left_scope')
-                then events.new_value::bigint
-        end as campus_after_id,
-        case
-            when
-                events.kind
-                in ('project_finished', 'project_validated', 'project_failed')
-                then events.new_value::integer
-        end as final_mark,
-        case
-            when events.kind = 'project_retried'
-                then events.new_value::integer
-        end as occurrence,
-        case
-            when events.kind = 'level_changed'
-                then events.old_value::numeric
-        end as level_before,
-        case
-            when events.kind = 'level_changed'
-                then events.new_value::numeric
-        end as level_after,
-        case
-            when events.kind = 'blackhole_changed'
-                then events.old_value::timestamptz
-        end as blackholed_at_before,
-        case
-            when events.kind = 'blackhole_changed'
-                then events.new_value::timestamptz
-        end as blackholed_at_after
+        {{ event_value(
+            'old_value', 'bigint', ['entered_scope', 'left_scope'],
+        ) }}
+            as campus_before_id,
+        {{ event_value(
+            'new_value', 'bigint', ['entered_scope', 'left_scope'],
+        ) }}
+            as campus_after_id,
+        {{ event_value(
+            'new_value', 'integer',
+            ['project_finished', 'project_validated', 'project_failed'],
+        ) }}
+            as final_mark,
+        {{ event_value('new_value', 'integer', ['project_retried']) }}
+            as occurrence,
+        {{ event_value('old_value', 'numeric', ['level_changed']) }}
+            as level_before,
+        {{ event_value('new_value', 'numeric', ['level_changed']) }}
+            as level_after,
+        {{ event_value('old_value', 'timestamptz', ['blackhole_changed']) }}
+            as blackholed_at_before,
+        {{ event_value('new_value', 'timestamptz', ['blackhole_changed']) }}
+            as blackholed_at_after
     from events
 
 ),
