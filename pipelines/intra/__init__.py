@@ -17,6 +17,9 @@ Live resources are incremental (``write_disposition="merge"`` on id): each run r
 changed since the last one, and a full run (``full=True``) re-reads everything and
 deletes what the API no longer has (see ``incremental``).
 
+Campus sessions (``locations``) are live too, but have no ``updated_at``: they are read by
+their begin and end times (see ``locations``).
+
 By-id resources run last: they read, by id, records the live listings imply but did not
 return (users admitted to the cursus, whose ``updated_at`` did not move), into the same tables.
 """
@@ -24,6 +27,7 @@ return (users admitted to the cursus, whose ``updated_at`` did not move), into t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 
 import dlt
@@ -31,6 +35,7 @@ from dlt.common.configuration import with_config
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.extract.resource import DltResource
 
+from pipelines.intra import locations
 from pipelines.intra.api import IntraApi
 from pipelines.intra.incremental import (
     DELETED_FLAG,
@@ -47,6 +52,8 @@ from pipelines.intra.settings import (
     DEFAULT_CURSUS_ID,
     LIVE_BOOKKEEPING,
     LIVE_ENDPOINTS,
+    LOCATIONS_DAYS,
+    LOCATIONS_RECHECK_HOURS,
     MIN_SNAPSHOT_RATIO,
     OVERLAP_SECONDS,
     PAGE_SIZE,
@@ -107,6 +114,8 @@ def intra(
     cursus_id: int = DEFAULT_CURSUS_ID,
     min_snapshot_ratio: float = MIN_SNAPSHOT_RATIO,
     overlap_seconds: int = OVERLAP_SECONDS,
+    locations_days: int = LOCATIONS_DAYS,
+    locations_recheck_hours: int = LOCATIONS_RECHECK_HOURS,
     full: bool = False,
 ) -> list[DltResource]:
     """The 42 API's data for one cursus, read through ``api``.
@@ -119,6 +128,8 @@ def intra(
         min_snapshot_ratio: refuse a snapshot smaller than this share of the previous one
             (set ``SOURCES__INTRA__MIN_SNAPSHOT_RATIO=0`` for one run to accept a real shrink).
         overlap_seconds: how far each incremental window reaches back before the last one's end.
+        locations_days: the days of campus sessions the first run (and a full run) reads.
+        locations_recheck_hours: sessions open this long are read again by id, this often.
         full: re-read the live resources in full and delete what the API no longer has.
     """
     reference = [
@@ -126,8 +137,18 @@ def intra(
         for name, endpoint in REFERENCE_ENDPOINTS.items()
     ]
     overlap = timedelta(seconds=overlap_seconds)
+    if locations_days < 1 or locations_recheck_hours < 1:
+        raise ValueError(
+            "sources.intra.locations_days and sources.intra.locations_recheck_hours must be "
+            f"at least 1, not {locations_days} and {locations_recheck_hours}"
+        )
+    sessions = SessionsSettings(
+        overlap, timedelta(days=locations_days), timedelta(hours=locations_recheck_hours)
+    )
     live = [
-        live_resource(api, reports, name, endpoint, cursus_id, overlap, full)
+        sessions_resource(api, reports, name, endpoint, sessions, full)
+        if name == "locations"
+        else live_resource(api, reports, name, endpoint, cursus_id, overlap, full)
         for name, endpoint in LIVE_ENDPOINTS.items()
     ]
     by_id = [
@@ -199,10 +220,13 @@ def unseen_ids(table: str) -> Callable[[str, int], list[int]]:
     return query
 
 
-def raw_rows(sql: str, *params, tables: tuple[str, ...]) -> list[tuple]:
-    """The rows of a query on raw tables (``{name}`` in ``sql``), none while one is missing."""
+def raw_rows(sql: str, *params, tables: tuple[str, ...], name: str = "") -> list[tuple]:
+    """The rows of a query on raw tables (``{table}`` in ``sql``; ``{name}`` too when one table
+    is given a ``name``), none while one is missing."""
     with dlt.current.pipeline().sql_client() as client:
         names = {table: client.make_qualified_table_name(table) for table in tables}
+        if name:
+            names[name] = names[tables[0]]
         try:
             rows = client.execute_sql(sql.format(**names), *params)
         except DatabaseUndefinedRelation:
@@ -384,6 +408,79 @@ def live_resource(
             source_state["new_users"] = sorted(new_users)  # whose whole history is this window's
         if endpoint.reports_arrivals:
             source_state.pop("new_users", None)  # used: stale ids must not hide a later transfer
+
+    return dlt.resource(
+        changes,
+        name=name,
+        write_disposition="merge",
+        primary_key="id",
+        columns=column_hints({**endpoint.columns, **LIVE_BOOKKEEPING}),
+    )
+
+
+@dataclass(frozen=True)
+class SessionsSettings:
+    overlap: timedelta
+    days: timedelta
+    recheck: timedelta
+
+
+def raw_sessions(table: str) -> locations.RawSessions:
+    """The raw table's answers the sessions' sync needs (none before its first load)."""
+    alive = f"{DELETED_FLAG} is not true"
+    whose = "id, user_id, campus_id, begin_at"
+
+    def open_before(moment: str) -> list[int]:
+        sql = f"select id from {{t}} where {alive} and end_at is null and begin_at < %s order by 1"
+        return [row[0] for row in raw_rows(sql, moment, tables=(table,), name="t")]
+
+    def rows_of(ids: list[int]) -> list[tuple]:
+        sql = f"select {whose} from {{t}} where {alive} and id = any(%s) order by 1"
+        return raw_rows(sql, ids, tables=(table,), name="t")
+
+    def unseen(marker: str, start: str) -> list[tuple]:
+        sql = (
+            f"select {whose} from {{t}} where {alive} "
+            f"and {FULL_RUN_MARKER} is distinct from %s "
+            "and (begin_at >= %s or end_at is null) order by 1"
+        )
+        return raw_rows(sql, marker, start, tables=(table,), name="t")
+
+    return locations.RawSessions(open_before, rows_of, unseen)
+
+
+def sessions_resource(
+    api: IntraApi,
+    reports: dict[str, SyncReport],
+    name: str,
+    endpoint: Endpoint,
+    settings: SessionsSettings,
+    full: bool,
+) -> DltResource:
+    """The campus sessions of the kept campuses (``locations``), merged on id."""
+
+    def changes() -> Iterator[list[dict]]:
+        campuses = dlt.current.source_state().get("scope", {}).get(endpoint.scope)
+        if campuses is None:
+            raise MissingScope(
+                f"{name} is narrowed to the kept campuses, which the campus resource defines: "
+                "run it first (make elt runs every resource in order)"
+            )
+        report = reports[name] = SyncReport()
+        if not campuses:
+            return  # no kept campus: nothing to read (an empty filter would read them all)
+        yield from locations.sync(
+            api,
+            name,
+            dlt.current.resource_state(),
+            overlap=settings.overlap,
+            full=full,
+            campuses=campuses,
+            days=settings.days.days,
+            recheck=settings.recheck,
+            raw=raw_sessions(name),
+            report=report,
+        )
 
     return dlt.resource(
         changes,

@@ -148,6 +148,7 @@ class SyncReport:
     stopped: QuotaExhausted | None = None
     read_in_full: bool = False
     warnings: list[str] = field(default_factory=list)  # for the run's output
+    listing: str = ""  # locations: one listing for every kept campus, or one per campus
 
 
 def sync(

@@ -27,6 +27,14 @@ MIN_SNAPSHOT_RATIO = 0.5
 # How far back each incremental window reaches before the end of the previous one, to catch
 # records whose updated_at was set a little before they became visible.
 OVERLAP_SECONDS = 300
+# Campus sessions (locations): the first run reads the sessions of the last 30 days (the
+# longest span the analytics count, a student's logtime of the last 30 days). At network
+# scale that is about 14,000 sessions a day, so 30 days cost about 4,300 calls, 3.6 hours of
+# the hourly quota, spread over runs that stop with exit 3 and resume. A full run reads the
+# same span again. Sessions still open this many hours after they began are read again by id,
+# once every as many hours (see locations.py).
+LOCATIONS_DAYS = 30
+LOCATIONS_RECHECK_HOURS = 12
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,8 @@ class Endpoint:
     reads_arrivals: bool = False
     # The raw table, when it is not the resource's name (a second resource feeding a table).
     table: str | None = None
+    # Another path the resource reads (``{campus_id}`` in it): calls there count as its own.
+    fallback_path: str | None = None
 
 
 TIMESTAMPS = {"created_at": "timestamp", "updated_at": "timestamp"}
@@ -261,6 +271,23 @@ LIVE_ENDPOINTS: dict[str, Endpoint] = {
             "score": "bigint",
             "rank": "bigint",
             **TIMESTAMPS,
+        },
+    ),
+    # Campus sessions at kept campuses, read by begin_at and end_at (they have no updated_at;
+    # see locations.py); the nested user object is kept as its id only.
+    "locations": Endpoint(
+        path="locations",
+        fallback_path="campus/{campus_id}/locations",
+        scope_filter="filter[campus_id]",
+        scope="campuses",
+        columns={
+            "id": "bigint",
+            "begin_at": "timestamp",
+            "end_at": "timestamp",
+            "primary": "bool",
+            "host": "text",
+            "campus_id": "bigint",
+            "user_id": "bigint",
         },
     ),
 }

@@ -16,6 +16,7 @@ does what dlt does not:
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import time
 from collections import defaultdict
@@ -66,14 +67,23 @@ class CallStats:
         with self._lock:
             self.by_path[path][outcome] += 1
 
-    def calls(self, path: str | None = None) -> int:
-        with self._lock:
-            paths = [path] if path is not None else list(self.by_path)
-            return sum(sum(self.by_path[p].values()) for p in paths if p in self.by_path)
+    def calls(self, path: str | re.Pattern | None = None) -> int:
+        """Attempts on one path (or on every path a pattern matches), or on all."""
+        return sum(self.outcomes(path).values())
 
-    def outcomes(self, path: str) -> dict[str, int]:
+    def outcomes(self, path: str | re.Pattern | None = None) -> dict[str, int]:
         with self._lock:
-            return dict(self.by_path.get(path, {}))
+            if path is None:
+                paths = list(self.by_path)
+            elif isinstance(path, re.Pattern):
+                paths = [p for p in self.by_path if path.fullmatch(p)]
+            else:
+                paths = [path] if path in self.by_path else []
+            counts: dict[str, int] = defaultdict(int)
+            for p in paths:
+                for outcome, count in self.by_path[p].items():
+                    counts[outcome] += count
+            return dict(counts)
 
     def total(self, outcome: str) -> int:
         with self._lock:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 import time
 
 import requests
@@ -16,6 +17,7 @@ from pipelines.database import Database
 from pipelines.intra import SnapshotTooSmall, endpoint_request
 from pipelines.intra.auth import InvalidCredentials
 from pipelines.intra.errors import describe_refusal
+from pipelines.intra.locations import PER_CAMPUS
 from pipelines.intra.rate_limit import QuotaExhausted
 from pipelines.intra.settings import REFERENCE_ENDPOINTS
 from pipelines.run.connect import Connection
@@ -43,6 +45,17 @@ def normalize_workers(pipeline) -> int:
         for job in pipeline.get_load_package_info(load_id).jobs["new_jobs"]
     )
     return max(1, min(NORMALIZE_WORKERS, files))
+
+
+def resource_paths(api, endpoint, cursus_id: int) -> str | re.Pattern:
+    """The request path(s) of a resource, whose calls count as its own: its endpoint's, and
+    its fallback's for every campus (locations read per campus)."""
+    path = api.url_path(endpoint_request(endpoint, cursus_id)[0])
+    if endpoint.fallback_path is None:
+        return path
+    fallback = api.url_path(endpoint.fallback_path.format(campus_id="0"))
+    pattern = re.escape(fallback).replace("/0/", "/[0-9]+/")
+    return re.compile(f"{re.escape(path)}|{pattern}")
 
 
 def discard_pending(pipeline, what: str, error: PipelineStepFailed) -> None:
@@ -90,7 +103,7 @@ class ExtractLoad:
             pipeline.sync_destination()  # as pipeline.run would: state from the database if newer
         results: list[ResourceResult] = []
         for name in names:
-            path = api.url_path(endpoint_request(RESOURCES[name], self.connection.cursus_id)[0])
+            path = resource_paths(api, RESOURCES[name], self.connection.cursus_id)
             calls_before, outcomes_before = api.stats.calls(path), api.stats.outcomes(path)
             started = time.monotonic()
             status, failed, fatal, stopped, workers = "ok", False, None, None, 0
@@ -161,6 +174,8 @@ class ExtractLoad:
             fetched = (table_rows or 0) if status == "ok" else 0
             minimum = max(1, math.ceil(fetched / api.page_size))
         page_size = api.page_size_of(name)
+        if report is not None and report.listing == PER_CAMPUS:
+            status += "; read per campus (the API refused one listing for every campus)"
         if page_size < api.page_size:
             status += f"; page size cut to {page_size} (pages of {api.page_size} timed out)"
         return ResourceResult(

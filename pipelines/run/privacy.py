@@ -12,6 +12,7 @@ Their rows stay (id and progress are not personal), but after every run:
 - every project team they were in, in their rows and in their teammates': the member gets
   the pseudonym, and the team's free text (name, repository path) becomes null, whatever it
   says (see ``SCRUBBED_TEAMS``);
+- their campus sessions (``raw.locations``) lose the seat they were at (``host``);
 - the previous build of the marts (``marts__build``, kept for the next incremental build)
   gets the same erasure as the published one (``erase_anonymized_in_previous_marts``).
 
@@ -129,7 +130,11 @@ ACHIEVEMENTS_USERS = (
     " from anonymized where a.user_id = anonymized.id"
     " and (a.login is distinct from anonymized.pseudonym or a.url is not null)"
 )
-LIVE_TABLES = ("users", "cursus_users", "projects_users", "achievements_users")
+LOCATIONS = (
+    "update raw.locations as l set host = null"
+    " from anonymized where l.user_id = anonymized.id and l.host is not null"
+)
+LIVE_TABLES = ("users", "cursus_users", "projects_users", "achievements_users", "locations")
 
 
 def erase_anonymized(database: Database, as_of: datetime) -> dict[str, int]:
@@ -148,6 +153,7 @@ def erase_anonymized(database: Database, as_of: datetime) -> dict[str, int]:
             ("cursus_users", _nested_user_scrub("cursus_users")),
             ("projects_users", _nested_user_scrub("projects_users")),
             ("achievements_users", ACHIEVEMENTS_USERS),
+            ("locations", LOCATIONS),
         ):
             if table not in loaded:
                 continue

@@ -28,6 +28,7 @@ USER_ID = {
     "projects_users": NESTED_USER_ID,
     "achievements_users": "user_id",
     "coalitions_users": "user_id",
+    "locations": "user_id",
 }
 
 # (table, index name, "using <method> (<columns or expression>)")
