@@ -50,9 +50,10 @@ def dbt_project_var(name: str):
     return project["vars"][name]
 
 
-# Every published mart (dbt's var published_marts), then the event feed: a view over the
-# event log (schema history), which every build appends to after the marts' tests.
-MARTS = (*dbt_project_var("published_marts"), "events")
+# Every published mart (dbt's var published_marts), the event feed (a view over the event
+# log, schema history, which every build appends to after the marts' tests), then the
+# analytics marts (dbt's var analytics_marts).
+MARTS = (*dbt_project_var("published_marts"), "events", *dbt_project_var("analytics_marts"))
 
 
 def source_setting(key: str, default):

@@ -15,12 +15,12 @@
 #}
 
 {% macro live_mart_batch(
-    staging_model, unique_key, reference=none, newly_true=none
+    staging_model, unique_key, reference=none, newly_true=none, post_hooks=[]
 ) -%}
     {%- set deletions_model = staging_model.replace(
         'stg_intra__', 'stg_intra__deleted_'
     ) -%}
-    {%- set hooks = [] -%}
+    {%- set hooks = post_hooks | list -%}
     {%- if reference -%}
         {%- do hooks.append(
             "{{ live_mart_delete_rows_outside('"

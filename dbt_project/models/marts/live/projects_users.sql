@@ -1,5 +1,6 @@
 -- The students' projects (of the projects mart): status, final mark,
--- validation, attempts, marking date. A live mart (live_mart_batch).
+-- validation, attempts (and the first one's outcome, from the teams), marking
+-- date. A live mart (live_mart_batch).
 
 with
 
@@ -33,6 +34,12 @@ final as (
         batch.marked_at,
         batch.retriable_at,
         batch.current_team_id,
+        batch.attempts,
+        batch.first_attempt_status,
+        batch.first_attempt_is_validated,
+        batch.first_attempt_final_mark,
+        batch.has_finished_attempt,
+        batch.has_validated_attempt,
         batch.created_at,
         batch.updated_at,
         {{ current_load_id() }} as _processed_load_id
