@@ -28,6 +28,7 @@ from pipelines.intra.auth import InvalidCredentials
 from pipelines.intra.settings import LIVE_ENDPOINTS, REFERENCE_ENDPOINTS
 from pipelines.run import ledger
 from pipelines.run.connect import Connection, connect_api
+from pipelines.run.data_warnings import unknown_time_zones
 from pipelines.run.errors import describe_error, root_cause
 from pipelines.run.extract_load import ExtractLoad
 from pipelines.run.outcome import Outcome, ResourceResult, print_report
@@ -214,6 +215,8 @@ class Run:
                 target_dir=self.data_dir / "dbt-target",
             )
         say(outcome.dbt.headline() + f" (log: {outcome.dbt.log_path})")
+        for warning in unknown_time_zones(database):
+            say(f"WARNING {warning}")
         if outcome.dbt.ok:
             publish(database)
             erase_anonymized_in_previous_marts(database)  # the copy the next build starts from

@@ -185,7 +185,8 @@ MART_PERSONAL_COLUMNS = (
 def erase_anonymized_in_previous_marts(database: Database) -> int:
     """After a publish, ``marts__build`` holds the previous marts, which the next build starts
     from: the users anonymized since lose their personal fields there too (as the staging
-    model erases them), so no copy of them outlives the run. Returns the rows changed."""
+    model erases them) and their sessions their host, so no copy of them outlives the run.
+    Returns the rows changed."""
     nulls = ", ".join(f"{column} = null" for column in MART_PERSONAL_COLUMNS)
     with database.connect() as connection, connection.cursor() as cursor:
         if not existing_tables(cursor, BUILD, ("users",)) or not existing_tables(
@@ -200,5 +201,13 @@ def erase_anonymized_in_previous_marts(database: Database) -> int:
             " and not previous.is_anonymized"
         )
         changed = cursor.rowcount
+        if existing_tables(cursor, BUILD, ("locations",)):
+            cursor.execute(
+                f"update {BUILD}.locations as previous set host = null"
+                " from raw.users"
+                " where raw.users.id = previous.user_id and raw.users.login like '3b3-%'"
+                " and previous.host is not null"
+            )
+            changed += cursor.rowcount
         connection.commit()
     return changed
