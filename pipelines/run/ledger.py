@@ -36,6 +36,9 @@ create table if not exists elt.runs (
 alter table elt.runs add column if not exists stages jsonb;
 alter table elt.runs add column if not exists seconds jsonb;
 alter table elt.runs add column if not exists published_load_id text;
+alter table elt.runs add column if not exists as_of timestamptz;
+comment on column elt.runs.as_of is
+    'The API server''s time the build judged the data at (open sessions count up to it).';
 comment on column elt.runs.published_load_id is
     'The newest dlt load in the marts this run published; dbt tests rows newer than it.';
 comment on column elt.runs.seconds is 'Wall seconds: extract_load, dbt, total.';

@@ -196,6 +196,7 @@ class Run:
             say(f"not loaded yet: {', '.join(missing)}; their models wait for a later run")
             flags += ["--exclude", *(f"source:intra.{name}+" for name in missing)]
         say("dbt build: running (models and tests, into marts__build)")
+        outcome.as_of = as_of
         newest_load = database.newest_load_id()
         with self.clock.measure("dbt"):
             outcome.dbt = run_dbt(

@@ -4,6 +4,7 @@ it prints and its ledger row (``elt.runs``) are made, so that the two always agr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from pipelines.config import MARTS_SCHEMA, ExitCode, RunStatus
 from pipelines.dbt_runner import DbtResult
@@ -57,6 +58,7 @@ class Outcome:
     dbt: DbtResult | None = None
     published: bool = False
     published_load_id: str | None = None  # the newest dlt load in what was published
+    as_of: datetime | None = None  # the API's time the build judged the data at
     marts: dict[str, int | None] = field(default_factory=dict)
     extract_seconds: float = 0.0
     total_seconds: float = 0.0
@@ -143,6 +145,7 @@ class Outcome:
             # Recorded after the swap: a run killed in between leaves the older id, and the
             # next build tests more rows than it needs to, never fewer.
             "published_load_id": self.published_load_id,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
             "stages": self.stages,
             "seconds": {
                 "extract_load": round(self.extract_seconds, 3),

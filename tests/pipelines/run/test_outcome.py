@@ -90,6 +90,7 @@ def test_the_ledger_row_of_a_run_that_never_reached_the_api() -> None:
         "dbt": None,
         "published": False,
         "published_load_id": None,
+        "as_of": None,
         "stages": {},
         "seconds": {"extract_load": 0.0, "dbt": 0.0, "total": 0.0},
     }
