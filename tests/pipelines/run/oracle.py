@@ -7,7 +7,9 @@ Integration tests compare every mart table with it.
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from intra_simulator.control import SimulatorAdmin
 
@@ -141,6 +143,15 @@ LIVE_COLUMNS = {
         "rank",
         "api_rank",
     ),
+    "locations": (
+        "location_id",
+        "user_id",
+        "campus_id",
+        "host",
+        "is_primary",
+        "begin_at",
+        "end_at",
+    ),
 }
 
 
@@ -254,4 +265,171 @@ def expected_live_marts(admin: SimulatorAdmin, cursus_id: int = 21) -> dict[str,
             for r in memberships
             if r["user_id"] in students
         },
+        "locations": {
+            r["id"]: (
+                r["id"],
+                r["user"]["id"],
+                r["campus_id"],
+                None if students[r["user"]["id"]][1].startswith("3b3-") else r["host"],
+                r["primary"],
+                _when(r["begin_at"]),
+                _when(r["end_at"]) if r["end_at"] else None,
+            )
+            for r in admin.dump("locations")
+            if r["user"] and r["user"]["id"] in students and r["campus_id"] in kept
+        },
     }
+
+
+# -- logtime ------------------------------------------------------------------------------
+
+
+def expected_logtime(
+    sessions: list[dict], time_zones: dict[int, str], as_of: datetime, cap: timedelta
+) -> dict[tuple[int, int, date], int]:
+    """Seconds per (user, campus, local day), by the logtime rules, in plain Python: primary
+    sessions that begin by ``as_of`` and do not end before they begin; open ones up to
+    ``as_of``; each at most ``cap`` long; merged per user and campus; cut at local
+    midnights (``zoneinfo``)."""
+    spans: dict[tuple[int, int], list[tuple[datetime, datetime]]] = {}
+    for session in sessions:
+        user, campus = (session.get("user") or {}).get("id"), session["campus_id"]
+        if not session["primary"] or user is None or campus not in time_zones:
+            continue
+        begin = _when(session["begin_at"])
+        end = _when(session["end_at"]) if session["end_at"] else as_of
+        if begin > as_of or end < begin:
+            continue
+        spans.setdefault((user, campus), []).append((begin, min(end, as_of, begin + cap)))
+    seconds: dict[tuple[int, int, date], float] = {}
+    for (user, campus), intervals in spans.items():
+        zone = ZoneInfo(time_zones[campus])
+        for begin, end in union(intervals):
+            day = begin.astimezone(zone).date()
+            while True:
+                start = datetime.combine(day, time(), zone).astimezone(UTC)
+                after = datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC)
+                piece = (min(end, after) - max(begin, start)).total_seconds()
+                if piece > 0:
+                    seconds[(user, campus, day)] = seconds.get((user, campus, day), 0) + piece
+                if after >= end:
+                    break
+                day += timedelta(days=1)
+    return {key: math.floor(value + 0.5) for key, value in seconds.items() if value > 0}
+
+
+def union(intervals: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """The union of intervals, as disjoint intervals (touching ones joined)."""
+    merged: list[tuple[datetime, datetime]] = []
+    for begin, end in sorted(intervals):
+        if merged and begin <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((begin, end))
+    return merged
+
+
+# -- analytics ----------------------------------------------------------------------------
+
+
+def expected_attempts(admin: SimulatorAdmin, students: dict[int, tuple]) -> dict[tuple, tuple]:
+    """Per (project, campus) and (project, None): registrations, first attempts graded and
+    validated, students who ever had an attempt graded and validated, from the teams of
+    the students' registrations (first attempt: the earliest team, by created_at then id)."""
+    projects = {row[0] for row in expected_marts(admin)["projects"]}
+    counts: dict[tuple, list[int]] = {}
+    for registration in admin.dump("projects_users"):
+        user = registration["user"]["id"]
+        if user not in students or registration["project"]["id"] not in projects:
+            continue
+        teams = sorted(registration["teams"], key=lambda t: (t["created_at"], t["id"]))
+        first = teams[0] if teams else {}
+        facts = (
+            1,
+            first.get("status") == "finished",
+            first.get("status") == "finished" and bool(first.get("validated?")),
+            any(t["status"] == "finished" for t in teams),
+            any(t["validated?"] for t in teams),
+        )
+        campus = students[user][3]
+        for key in ((registration["project"]["id"], campus), (registration["project"]["id"], None)):
+            total = counts.setdefault(key, [0] * len(facts))
+            for i, fact in enumerate(facts):
+                total[i] += int(fact)
+    return {key: tuple(values) for key, values in counts.items()}
+
+
+def expected_standings(memberships: dict[int, tuple], coalitions: set[tuple]) -> dict[int, tuple]:
+    """Per coalition: members, members with a score, total, average over members with a score
+    (2 decimals), rank in the bloc by that average (equal averages share a rank)."""
+    by_coalition: dict[int, list[int]] = {}
+    for row in memberships.values():
+        by_coalition.setdefault(row[2], []).append(row[3])
+    bloc_of = {c[0]: c[4] for c in coalitions}
+    facts = {}
+    for coalition in bloc_of:
+        scores = by_coalition.get(coalition, [])
+        scored = [s for s in scores if s > 0]
+        average = round(sum(scores) / len(scored), 2) if scored else None
+        facts[coalition] = (len(scores), len(scored), sum(scores), average)
+    ranked = {}
+    for coalition, (members, scored, total, average) in facts.items():
+        rivals = [f[3] for c, f in facts.items() if bloc_of[c] == bloc_of[coalition]]
+        if average is None:  # last, all equal
+            rank = 1 + sum(r is not None for r in rivals)
+        else:
+            rank = 1 + sum(r is not None and r > average for r in rivals)
+        ranked[coalition] = (members, scored, total, average, rank)
+    return ranked
+
+
+def expected_blackholes(
+    enrolments: list[dict],
+    campus_at_first_run: dict[int, int],
+    changes: list[dict],
+    now: datetime,
+    cursus_id: int = 21,
+) -> dict[tuple[int, date], int]:
+    """Blackholes per (campus, month) of the students in scope at the mirror's first run,
+    from their enrolments as served then (``enrolments``) and the simulator's change log
+    since: a blackhole date that passed while it was the current one, from the cursus's
+    begin on, not after the enrolment ended nor after the student left the population, at
+    the student's campus at that moment."""
+    by_enrolment: dict[int, list[dict]] = {}
+    by_user: dict[int, list[dict]] = {}
+    for change in changes:
+        by_enrolment.setdefault(change["subject_id"], []).append(change)
+        if change["user_id"] is not None:
+            by_user.setdefault(change["user_id"], []).append(change)
+    counts: dict[tuple[int, date], int] = {}
+    for enrolment in enrolments:
+        user = enrolment["user"]["id"]
+        if enrolment["cursus_id"] != cursus_id or user not in campus_at_first_run:
+            continue
+        own = by_enrolment.get(enrolment["id"], [])
+        moves = [c for c in own if c["kind"] == "blackhole_changed"]
+        values = [(enrolment["blackholed_at"], None)] + [(c["new"], c["at"]) for c in moves]
+        ends = [_when(c["new"]) for c in own if c["kind"] == "cursus_ended"]
+        end = _when(enrolment["end_at"]) if enrolment["end_at"] else min(ends, default=None)
+        left = [_when(c["at"]) for c in by_user.get(user, []) if c["kind"] in ("became_alumni",)]
+        transfers = sorted(
+            (_when(c["at"]), c["new"])
+            for c in by_user.get(user, [])
+            if c["kind"] == "entered_scope" and c["subject"] == "user"
+        )
+        for i, (value, since) in enumerate(values):
+            if value is None:
+                continue
+            moment = _when(value)
+            until = _when(values[i + 1][1]) if i + 1 < len(values) else now
+            passed = moment <= until and (since is None or moment >= _when(since))
+            in_scope = moment >= _when(enrolment["begin_at"]) and not any(t <= moment for t in left)
+            if not passed or not in_scope or (end is not None and moment > end):
+                continue
+            campus = campus_at_first_run[user]
+            for when, new_campus in transfers:
+                if when <= moment:
+                    campus = new_campus
+            month = date(moment.year, moment.month, 1)
+            counts[(campus, month)] = counts.get((campus, month), 0) + 1
+    return counts
