@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psycopg2
 
+from pipelines.commands.status import age
 from pipelines.config import ExitCode
 from pipelines.data_dir import SETTING
 from pipelines.database import DatabaseError, existing_database
@@ -27,6 +28,28 @@ from pipelines.run.ledger import shown_status
 from pipelines.run.run_lock import lock_holder
 
 REPORT_FILE = "report.html"
+
+
+def utc(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def freshness(runs: data.Runs, generated_at: datetime, newest_status: str | None) -> list[str]:
+    """The page's header: when the marts were last published, how old that is, and how the
+    newest run ended."""
+    lines = [f"report made {utc(generated_at)}"]
+    if runs.published_at is None:
+        lines.append("no published run recorded in elt.runs")
+    else:
+        since = age(max((generated_at - runs.published_at).total_seconds(), 0))
+        published = f"last published {utc(runs.published_at)}, {since} before this report"
+        loaded = runs.data_loaded_at()
+        lines.append(published + (f" (data loaded up to {utc(loaded)})" if loaded else ""))
+    if runs.newest_id is not None:
+        lines.append(
+            f"newest run: #{runs.newest_id}, started {utc(runs.newest_started_at)}, {newest_status}"
+        )
+    return lines
 
 
 def size(count: int) -> str:
@@ -102,7 +125,7 @@ def main(data_dir: Path, output: Path | None = None) -> int:
     status = runs.newest_status and shown_status(
         runs.newest_status, runs.newest_pid, lock_holder(data_dir / "elt.lock")
     )
-    page = render(marts, charts(marts), datetime.now(UTC), status)
+    page = render(marts, charts(marts), freshness(runs, datetime.now(UTC), status))
     try:
         write_atomically(output, page)
     except OSError as error:

@@ -25,7 +25,7 @@ HOURS = tuple(f"{hour:02d}:00" for hour in range(24))
 MONTH_AXIS = {"title": {"text": "month"}, "type": "date", "tickformat": "%b %Y"}
 COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 OTHER_COLOR = "#8c8c8c"
-SHARE_AXIS = {"tickformat": ".0%", "range": [0, 1.02]}
+SHARE_RANGE = [0, 1.02]  # a share axis: 0 to 100%, room for the top marker
 
 
 @dataclass
@@ -288,7 +288,7 @@ def cohort_menu(campus: str, cohorts: list[list[dict]]) -> dict:
             axis_title = NETWORK_MEDIAN
         is_share = number.endswith("%")
         axis = {"yaxis.title.text": axis_title, "yaxis.tickformat": number}
-        axis.update({"yaxis.range": SHARE_AXIS["range"]} if is_share else {"yaxis.autorange": True})
+        axis.update({"yaxis.range": SHARE_RANGE} if is_share else {"yaxis.autorange": True})
         hover = f"%{{fullData.name}}<br>month %{{x}}: %{{y:{number}}} {label}<extra></extra>"
         ys = [column(rows, name) for rows in cohorts]
         restyle = {"y": ys, "hovertemplate": [hover] * len(cohorts)}

@@ -84,8 +84,8 @@ order by campus, milestone, project_name
 # Campuses combine by their local weekday and hour: students present add up.
 HEATMAP = f"""
 select {CAMPUS}, weekday, hour,
-    sum(seconds)::float8 / 3600 as hours,
-    sum(average_students)::float8 as average_students,
+    round(sum(seconds) / 3600.0, 1)::float8 as hours,
+    round(sum(average_students)::numeric, 2)::float8 as average_students,
     to_char(min(period_start), 'YYYY-MM-DD') as period_start,
     to_char(max(period_end), 'YYYY-MM-DD') as period_end
 from {MARTS_SCHEMA}.campus_logtime_heatmap
@@ -93,20 +93,26 @@ group by grouping sets ((campus_id, weekday, hour), (weekday, hour))
 order by campus, weekday, hour
 """
 
+
+def weighted(value: str, digits: int) -> str:
+    """``value`` weighted by the cohort's size, rounded (the page draws no more digits)."""
+    return f"round((sum({value} * students) / nullif(sum(students), 0))::numeric, {digits})::float8"
+
+
 # A share weighted by the cohort's size is the share of the cohorts combined; for one campus
 # it is the campus's own. Medians do not combine: the network's median level is the campus
 # medians weighted by cohort size, an approximation the page says it is.
-SHARES = ",\n    ".join(
-    f"sum(milestone_{n}_share * students)::float8 / nullif(sum(students), 0) as milestone_{n}"
-    for n in MILESTONES
+SHARES = ",\n        ".join(
+    f"{weighted(f'milestone_{n}_share', 4)} as milestone_{n}" for n in MILESTONES
 )
 COHORTS = f"""
 with combined as (
     select {CAMPUS}, pool_year, pool_month, months_since_start,
         min(cohort_start) as cohort_start,
         sum(students)::bigint as students,
-        sum(still_in_scope)::float8 / nullif(sum(students), 0) as still_in_scope,
-        sum(median_level * students)::float8 / nullif(sum(students), 0) as median_level,
+        round(sum(still_in_scope)::numeric / nullif(sum(students), 0), 4)::float8
+            as still_in_scope,
+        {weighted("median_level", 2)} as median_level,
         {SHARES}
     from {MARTS_SCHEMA}.cohort_progress
     group by grouping sets (

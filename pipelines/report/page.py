@@ -10,14 +10,12 @@ it and a headless browser's ``--dump-dom`` reads it.
 from __future__ import annotations
 
 import html
-from datetime import datetime
 from importlib.resources import files
 
 import plotly.io as pio
 from plotly.io.json import to_json_plotly
 from plotly.offline import get_plotlyjs
 
-from pipelines.commands.status import age
 from pipelines.report.charts import NETWORK, Chart
 from pipelines.report.data import ReportData
 
@@ -66,29 +64,6 @@ ERROR_RECORDER = """
 """
 
 
-def utc(moment: datetime) -> str:
-    return f"{moment:%Y-%m-%d %H:%M} UTC"
-
-
-def freshness(data: ReportData, generated_at: datetime, newest_status: str | None) -> list[str]:
-    """The header's lines: when the marts were last published, how old that is, and how the
-    newest run ended."""
-    runs = data.runs
-    lines = [f"report made {utc(generated_at)}"]
-    if runs.published_at is None:
-        lines.append("no published run recorded in elt.runs")
-    else:
-        since = age(max((generated_at - runs.published_at).total_seconds(), 0))
-        published = f"last published {utc(runs.published_at)}, {since} before this report"
-        loaded = runs.data_loaded_at()
-        lines.append(published + (f" (data loaded up to {utc(loaded)})" if loaded else ""))
-    if runs.newest_id is not None:
-        lines.append(
-            f"newest run: #{runs.newest_id}, started {utc(runs.newest_started_at)}, {newest_status}"
-        )
-    return lines
-
-
 def chart_section(chart: Chart) -> str:
     wide = " wide" if chart.wide else ""
     return (
@@ -120,18 +95,15 @@ def page_json(data: ReportData, charts: list[Chart]) -> str:
     return to_json_plotly(document).replace("<", "\\u003c")
 
 
-def render(
-    data: ReportData, charts: list[Chart], generated_at: datetime, newest_status: str | None
-) -> str:
-    """The whole page."""
+def render(data: ReportData, charts: list[Chart], header: list[str]) -> str:
+    """The whole page; ``header``: the lines under its title (when it was made, how fresh
+    the data is)."""
     assets = files("pipelines.report")
     options = [f'<option value="{NETWORK}">All campuses</option>']
     options += [
         f'<option value="{c["campus_id"]}">{html.escape(c["name"])}</option>' for c in data.campuses
     ]
-    header = "".join(
-        f"<li>{html.escape(line)}</li>" for line in freshness(data, generated_at, newest_status)
-    )
+    header_items = "".join(f"<li>{html.escape(line)}</li>" for line in header)
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -148,7 +120,7 @@ def render(
 <label>Campus <select id="campus">{"".join(options)}</select></label>
 <span id="campus-zone"></span>
 </div>
-<ul class="freshness">{header}</ul>
+<ul class="freshness">{header_items}</ul>
 </header>
 <pre id="report-errors" hidden></pre>
 <main>
