@@ -88,7 +88,7 @@ def read_marts(database) -> data.ReportData:
         with connection, connection.cursor() as cursor:
             missing = data.missing_marts(cursor)
             if missing:
-                raise MartsMissing(", ".join(missing))
+                raise MartsMissing(missing)
             return data.read(cursor)
     finally:
         connection.close()
@@ -111,10 +111,12 @@ def main(data_dir: Path, output: Path | None = None) -> int:
     except DatabaseError as error:
         print(f"ERROR database: {error}", file=sys.stderr)
         return ExitCode.CONFIG
-    except MartsMissing as missing:
+    except MartsMissing as error:
+        [missing] = error.args
         print(
-            f"ERROR: the report reads {missing}, which {database.describe()} does not have: "
-            "a run must publish it first (`intra-elt run`).",
+            f"ERROR: the report reads {', '.join(missing)}, which {database.describe()} does "
+            f"not have: a run must publish {'them' if len(missing) > 1 else 'it'} first "
+            "(`intra-elt run`).",
             file=sys.stderr,
         )
         return ExitCode.FAILED

@@ -26,6 +26,8 @@ MONTH_AXIS = {"title": {"text": "month"}, "type": "date", "tickformat": "%b %Y"}
 COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 OTHER_COLOR = "#8c8c8c"
 SHARE_RANGE = [0, 1.02]  # a share axis: 0 to 100%, room for the top marker
+# A legend of many or long names goes beside the plot: above it, it would grow into the title.
+LEGEND_BESIDE = {"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"}
 
 
 @dataclass
@@ -78,7 +80,8 @@ def column(rows: list[dict], name: str) -> list:
 def students(data: ReportData) -> Chart:
     chart = Chart(
         "students",
-        "Students in the ELT's scope at each month, and the students admitted in it.",
+        "Students in the ELT's scope in each month (kind student, in the cursus, at a kept "
+        "campus), and the students admitted in it.",
         "no monthly figures.",
         layout(
             "Students in scope and admissions per month",
@@ -121,7 +124,7 @@ def students(data: ReportData) -> Chart:
 def blackholes(data: ReportData) -> Chart:
     chart = Chart(
         "blackholes",
-        "Students whose blackhole date passed in the month: they left the cursus.",
+        "Students blackholed in each month (their blackhole date passed).",
         "no monthly figures.",
         layout(
             "Blackholes per month",
@@ -316,9 +319,7 @@ def cohorts(data: ReportData) -> Chart:
             height=460,
             xaxis={"title": {"text": "months since the cohort began"}, "rangemode": "tozero"},
             yaxis={"title": {"text": "median level"}, "tickformat": ".2f"},
-            # beside the plot: above it, the cohorts' names would meet the menu
-            legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1,
-                    "yanchor": "top", "title": {"text": "cohort (pool)"}},
+            legend={**LEGEND_BESIDE, "title": {"text": "cohort (pool)"}},
         ),
         wide=True,
     )  # fmt: skip
@@ -436,6 +437,7 @@ def coalition_months(data: ReportData) -> Chart:
             xaxis=MONTH_AXIS,
             yaxis={"title": {"text": "total score (points)"}, "tickformat": ",d",
                    "rangemode": "tozero"},
+            legend={**LEGEND_BESIDE, "title": {"text": "coalition"}},
         ),
         wide=True,
     )  # fmt: skip

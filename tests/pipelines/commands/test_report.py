@@ -211,9 +211,15 @@ def test_without_the_marts_it_exits_1_and_names_what_is_missing(database, tmp_pa
     output = tmp_path / "report.html"
     done = report(on(database), "--data-dir", str(tmp_path), "--output", str(output))
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "marts.project_stats.milestone, marts.cohort_progress" in done.stderr
-    assert "a run must publish it first (`intra-elt run`)" in done.stderr
+    assert "marts.project_stats.milestone, marts.cohort_progress, which " in done.stderr
+    assert "a run must publish them first (`intra-elt run`)" in done.stderr
     assert not output.exists()
+
+    query(database, "alter table marts.project_stats add column milestone int")
+    done = report(on(database), "--data-dir", str(tmp_path), "--output", str(output))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "reads marts.cohort_progress, which " in done.stderr
+    assert "a run must publish it first" in done.stderr
 
     query(database, "drop schema marts cascade")
     done = report(on(database), "--data-dir", str(tmp_path), "--output", str(output))
