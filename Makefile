@@ -5,12 +5,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 INSTALLED := $(VENV)/.installed
+# The report's browser test draws the page in Debian's chromium.
+CHROMIUM := /usr/bin/chromium
 ELT := $(BIN)/intra-elt
 # make status DATA_DIR=.data/demo: any target on another data directory (default: env
 # INTRA_ELT_DATA_DIR, else .data; the demo's own is .data/demo).
 DATA_DIR_ARG = $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 
-.PHONY: help demo test test-slow lint unit elt elt-full status docs simulator db-stop clean bench
+.PHONY: help demo test test-slow lint unit elt elt-full status report docs simulator db-stop clean bench
 
 help:
 	@echo "make demo       run the whole ELT against the simulator and an embedded PostgreSQL"
@@ -19,6 +21,7 @@ help:
 	@echo "make elt        production run (hourly cron): extract+load what changed, then dbt build"
 	@echo "make elt-full   full run (weekly cron): re-read live data in full, drop what the API lost"
 	@echo "make status     last runs, freshness of every mart, what failed and why"
+	@echo "make report     the analytics report: one HTML page of charts, <data dir>/report.html"
 	@echo "make docs       dbt docs generate + serve on http://127.0.0.1:8080"
 	@echo "make simulator  run the intra simulator on http://127.0.0.1:8042 (scale=network)"
 	@echo "make db-stop    stop the embedded PostgreSQL"
@@ -48,8 +51,20 @@ lint: $(INSTALLED)
 # Four workers on two cores: the integration tests spend much of their time waiting (rate
 # limits, subprocesses, PostgreSQL). One test at a time per worker, longest first (xdist's
 # loadgroup with no groups; see tests/conftest.py), so that the workers finish together.
-unit: $(INSTALLED)
+unit: $(INSTALLED) $(CHROMIUM)
 	$(BIN)/pytest -m "not slow" --numprocesses 4 --dist loadgroup --no-loadscope-reorder
+
+# Installed when missing, as root (a fresh machine, CI); otherwise a clear stop, never a
+# skipped test.
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian's chromium for the report's browser test ..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "the tests need Debian's package chromium ($@) for the report's browser test:" \
+			"sudo apt-get install chromium" >&2; \
+		exit 1; \
+	fi
 
 test-slow: $(INSTALLED)
 	$(BIN)/pytest -m slow -s
@@ -62,6 +77,9 @@ elt-full: $(INSTALLED)
 
 status: $(INSTALLED)
 	$(ELT) status $(DATA_DIR_ARG)
+
+report: $(INSTALLED)
+	$(ELT) report $(DATA_DIR_ARG)
 
 docs: $(INSTALLED)
 	$(ELT) docs $(DATA_DIR_ARG)

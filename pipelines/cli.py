@@ -3,8 +3,9 @@
 GNU make exits 2 whatever its recipe returned, so cron calls this script directly and keeps
 exit codes that say what to do: 0 ok; 1 something failed; 2 configuration or credentials to
 fix; 3 the hourly API quota is spent (the next run resumes); 75 another run holds the lock.
-``status`` exits 1 when the last run failed or a source is stale. Every subcommand takes
-``--data-dir`` (default: env INTRA_ELT_DATA_DIR, else .data; the demo keeps its own).
+``status`` exits 1 when the last run failed or a source is stale; ``report`` 1 when a mart it
+reads is not published yet. Every subcommand takes ``--data-dir`` (default: env
+INTRA_ELT_DATA_DIR, else .data; the demo keeps its own).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from pipelines.commands import db_stop, dbt_by_hand, demo, docs, status
+from pipelines.commands import db_stop, dbt_by_hand, demo, docs, report, status
 from pipelines.config import RESOURCES, ExitCode
 from pipelines.data_dir import DataDirError, check_data_dir
 from pipelines.run.orchestration import RunOptions, run_locked
@@ -85,6 +86,17 @@ def build_parser() -> argparse.ArgumentParser:
         )
     )
     add_data_dir_argument(command("docs", "dbt docs generate, then serve them"))
+    report_command = command(
+        "report",
+        "the analytics report: one HTML page of charts from the published marts, offline",
+        "exits 1 when a mart it reads is not published yet, 2 when there is no database",
+    )
+    add_data_dir_argument(report_command)
+    report_command.add_argument(
+        "--output",
+        type=Path,
+        help=f"where to write the page (default: <data dir>/{report.REPORT_FILE})",
+    )
     demo_command = command(
         "demo", "the whole ELT against the simulator, with its own data directory"
     )
@@ -106,8 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# The commands that only read (and stop) need no writable data directory.
-READ_ONLY = ("status", "db-stop")
+# The commands that only read (and stop) need no writable data directory (the report writes
+# only its page, which may go elsewhere: --output).
+READ_ONLY = ("status", "db-stop", "report")
 
 
 def data_dir_among_dbt_args(args: argparse.Namespace) -> None:
@@ -147,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         return status.main(args.data_dir)
     if args.command == "docs":
         return docs.main(args.data_dir)
+    if args.command == "report":
+        return report.main(args.data_dir, args.output)
     if args.command == "demo":
         return demo.main(args.data_dir)
     if args.command == "dbt":

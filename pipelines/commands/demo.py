@@ -21,8 +21,11 @@ import sys
 from pathlib import Path
 
 from intra_simulator.control import SimulatorAdmin, SimulatorProcess
+from pipelines.commands import report
 from pipelines.config import PIPELINE_NAME
+from pipelines.database import existing_database
 from pipelines.embedded_postgres import import_pgserver
+from pipelines.run.ledger import newest_run_published
 from pipelines.run.orchestration import RunOptions, run_locked
 
 DEMO_DATA_DIR = Path(".data/demo")
@@ -74,6 +77,7 @@ def next_steps(data_dir: Path) -> list[str]:
         f"  {script} status --data-dir {where}    # last runs and freshness",
         f"  {script} docs --data-dir {where}      # browse every model and column",
         f"  {script} dbt --data-dir {where} test  # the data-quality tests, by hand",
+        f"  {script} report --data-dir {where}    # the report again, after another run",
         f"  {psql} -h {socket_dir} -U postgres intra -c 'select * from marts.campuses limit 5'",
         f"  {psql} -h {socket_dir} -U postgres intra -c "
         "'select kind, count(*) from marts.events group by kind'  # the event feed (README)",
@@ -101,4 +105,22 @@ def main(data_dir: Path = DEMO_DATA_DIR) -> int:
         os.environ.pop("DESTINATION__POSTGRES__CREDENTIALS", None)  # the demo always uses its own
         code = run_locked(RunOptions(data_dir))
     print("\n".join(next_steps(data_dir)))
+    write_report(data_dir)
     return code
+
+
+def write_report(data_dir: Path) -> None:
+    """The report of what the run published, at the demo's end. The demo's exit code is the
+    run's: a report that cannot be made only says why."""
+    print("\nthe report (intra-elt report):", flush=True)
+    try:
+        database = existing_database(data_dir)
+        if database is None or not newest_run_published(database):
+            print("  not made: the run published nothing")
+            return
+        code = report.main(data_dir)
+    except Exception as error:  # whatever it is, the run's outcome stands
+        print(f"  not made: {type(error).__name__}: {error}")
+        return
+    if code:
+        print(f"  not made (exit {code}): see the ERROR above")

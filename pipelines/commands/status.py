@@ -22,6 +22,7 @@ from pipelines.config import MARTS, MARTS_SCHEMA, RAW_SCHEMA
 from pipelines.database import DatabaseError, existing_database
 from pipelines.dbt_runner import run_dbt
 from pipelines.intra.settings import LIVE_ENDPOINTS, REFERENCE_ENDPOINTS
+from pipelines.run.ledger import shown_status
 from pipelines.run.run_lock import lock_holder
 from pipelines.text_table import table
 
@@ -95,8 +96,7 @@ def show_runs(cursor, data_dir: Path) -> list[tuple] | None:
     holder = lock_holder(data_dir / "elt.lock")
     rows = []
     for run_id, started, finished, mode, status, pid, calls, too_many, published, message in runs:
-        if status == "running" and (holder is None or holder.get("pid") != pid):
-            status = "interrupted"
+        status = shown_status(status, pid, holder)
         seconds = f"{(finished - started).total_seconds():.0f}" if finished else ""
         rows.append(
             [run_id, f"{started:%Y-%m-%d %H:%M:%S}", mode, status, seconds, calls, too_many,

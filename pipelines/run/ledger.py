@@ -75,3 +75,23 @@ def finish(database: Database, run_id: int, **fields) -> None:
             {**values, "run_id": run_id},
         )
         connection.commit()
+
+
+def shown_status(status: str, pid: int | None, lock_holder: dict | None) -> str:
+    """A run's status as people should read it: a ``running`` row whose process does not hold
+    the run lock (``lock_holder``: who does, or None) was killed on the way: ``interrupted``."""
+    if status == "running" and (lock_holder is None or lock_holder.get("pid") != pid):
+        return "interrupted"
+    return status
+
+
+def newest_run_published(database: Database) -> bool:
+    """Whether the newest run published the marts (the demo makes its report then)."""
+    with database.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("select to_regclass('elt.runs')")
+        if cursor.fetchone()[0] is None:
+            return False
+        cursor.execute("select published from elt.runs order by run_id desc limit 1")
+        row = cursor.fetchone()
+    connection.close()
+    return bool(row and row[0])
