@@ -19,11 +19,16 @@ test oracles:
 Every visible change is stamped at a random moment inside the elapsed interval. A student's
 validated project also pushes their blackhole 14 days further.
 
+Students also retry failed projects (``Activity.retry``: a new team, the next ``occurrence``)
+and their retries get a mark, drawn from the advance's own attempts stream after everything
+else, so that the rest draws the same numbers as before retries existed.
+
 Every change is also appended to ``store.change_log`` (``Activity.log``, ``Store.log_change``),
 one entry per change with its kind (``project_finished``, ``level_changed``,
-``entered_scope``...), the student concerned, the record, its old and new value, when it
-happened and whether it was silent: the oracle an integration test compares a client's event
-feed with. Logging draws no random number, so a seed's world evolves as it did without it.
+``entered_scope``, ``project_retried``...), the student concerned, the record, its old and new
+value, when it happened and whether it was silent: the oracle an integration test compares a
+client's event feed with. Logging draws no random number, so a seed's world evolves as it did
+without it.
 """
 
 from __future__ import annotations

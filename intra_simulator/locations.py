@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo
 
 from intra_simulator.activity import Activity
 from intra_simulator.generate import MAIN_CURSUS_ID, Dataset, iso
+from intra_simulator.logtime import parse
 from intra_simulator.population import PISCINE_CURSUS_ID, Ids, Population
 
 HISTORY_DAYS = 35
@@ -46,7 +47,7 @@ FIRST_ID = 30_000_000
 # Chance per local day that a person comes to campus, by role.
 PRESENCE = {"student": 0.25, "pisciner": 0.03, "staff": 0.1}
 SESSIONS_CUMULATIVE = (75, 95, 100)  # one to three sessions a day: 75%, 20%, 5%
-MEAN_SESSIONS = 1.3
+MEAN_SESSIONS = 1.3  # a day's, from the shares above
 # Relative chance that a session begins in each local hour (0 h to 23 h).
 HOUR_WEIGHTS = (1, 1, 1, 1, 1, 1, 2, 4, 7, 10, 11, 11, 10, 11, 11, 10, 9, 8, 8, 7, 5, 4, 3, 2)
 HOUR_CUMULATIVE = tuple(accumulate(HOUR_WEIGHTS))
@@ -62,7 +63,7 @@ CASES = {
 FORGOTTEN_SHARE = 0.001  # of the sessions begun 2 to 10 days ago: never closed
 OUT_OF_ORDER_SHARE = 0.015  # pairs of sessions that swap ids (twice as many out of order)
 MINIMUM = 2
-# While time passes: per hour and campus people come to; per new session.
+# While time passes, the chance per hour and per campus people come to that:
 END_ALL_RATE = 0.005  # staff close every open session of a campus at one instant
 DELETE_RATE = 0.02  # the intra deletes a bogus session
 ROLES = ("student", "pisciner", "staff")
@@ -121,16 +122,11 @@ def attendees(
     return people
 
 
-def parse(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-
-
 class Locations:
     """The sessions of a world: ``rows`` (stored form) built for the ``HISTORY_DAYS`` before
     ``start``, then ``advance`` as time passes. ``open`` holds the sessions still open."""
 
     def __init__(self, data: Dataset, population: Population, start: datetime, seed: int) -> None:
-        self.seed = seed
         self.rng = random.Random(f"{seed}:locations")
         self.ids = Ids(random.Random(f"{seed}:location_ids"), {"location": FIRST_ID})
         self.zones = {c["id"]: ZoneInfo(c["time_zone"]) for c in data.campuses}
@@ -274,6 +270,7 @@ class Locations:
         return added
 
     def quirk(self, kind: str, record: dict, start: datetime) -> list[dict]:
+        """One of the ``CASES`` on ``record``: the sessions it adds."""
         rng = self.rng
         if kind == "not_primary":
             record["primary"] = False

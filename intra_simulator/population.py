@@ -11,6 +11,11 @@ and a few anonymized users (``3b3-<id>``); students also at dropped campuses. At
 scale that is about 40,000 non-alumni cursus-21 students at kept campuses with about 30
 projects_users each.
 
+A registration's ``teams`` are its attempts: ``occurrence`` k means k earlier teams, finished
+and failed, then the current one (``current_team_id``). The earlier ones draw from their own
+stream and id counter (``PopulationBuilder.earlier_teams``), so every other record of a seed
+is as it was before they existed.
+
 Two behaviours of the real API that clients must not take for granted (docs/api-behaviours.md,
 students without a primary campus, stale coalition ranks):
 

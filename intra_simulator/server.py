@@ -438,8 +438,9 @@ class Handler(BaseHTTPRequestHandler):
         with store.lock:
             if record["id"] in collection.rows:
                 raise ValueError(f"{collection.name} {record['id']} exists")
+            served = collection.render(record)  # a record that cannot be served is refused
             store.insert(collection.name, record)
-            return collection.render(record)
+            return served
 
     def _configure(self, payload: dict) -> dict:
         sim = self.sim
