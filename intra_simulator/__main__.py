@@ -7,6 +7,7 @@ Prints one line with its URL once it listens; with ``--ready-file`` it also writ
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import signal
@@ -15,15 +16,31 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from intra_simulator.faults import Faults
-from intra_simulator.generate import SCALES, build_dataset
+from intra_simulator.generate import DATA_EPOCH, SCALES, build_dataset
 from intra_simulator.oauth import App, TokenStore
 from intra_simulator.population import build_population, schedule_anonymizations
 from intra_simulator.ratelimit import RateLimiter
 from intra_simulator.server import Simulator, SimulatorServer
+from intra_simulator.store import CAMPUS_LISTS
 from intra_simulator.world import Clock, World
 
 DEFAULT_CLIENT_ID = "sim-client-id"
 DEFAULT_CLIENT_SECRET = "sim-client-secret"
+
+
+def instant(text: str) -> datetime:
+    """``--start-at``: an ISO 8601 instant, not before the generated data ends."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 instant") from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if moment < DATA_EPOCH:
+        raise argparse.ArgumentTypeError(
+            f"{text} is before {DATA_EPOCH.isoformat()}: every generated record is dated before "
+            "that (generate.DATA_EPOCH), so the clock cannot start earlier"
+        )
+    return moment.astimezone(UTC)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -69,11 +86,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "never (primary, the default) or by any campus they have a row at (any)",
     )
     parser.add_argument(
+        "--locations-campus-list",
+        choices=CAMPUS_LISTS,
+        default="accept",
+        help="/v2/locations with several ids in filter[campus_id]: answered (accept, the "
+        "default) or refused with a 400 (refuse); whether the real API takes them is unknown",
+    )
+    start = parser.add_mutually_exclusive_group()
+    start.add_argument(
         "--start-ago",
         type=float,
         default=0.0,
         help="seconds: the simulated clock starts this far before the real time (the demo "
         "starts an hour back, so that its hour of activity ends at the real time, not after)",
+    )
+    start.add_argument(
+        "--start-at",
+        type=instant,
+        help="ISO 8601 instant the simulated clock starts at (UTC if no offset is given), not "
+        f"before {DATA_EPOCH:%Y-%m-%d} (the generated data's end); the locations cover the 35 "
+        "days before it",
     )
     parser.add_argument("--faults", default="[]", help="JSON list of fault rules (see faults.py)")
     parser.add_argument("--ready-file", type=Path, help="write {url, pid} here once listening")
@@ -83,11 +115,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # The world is tens of millions of objects that live as long as the process, and none of
+    # them is garbage: the cyclic collector would walk them over and over while they are built
+    # (a fifth of the start at network scale) and at every advance after. So it is off while
+    # they are built, and they are then frozen out of its reach.
+    gc.disable()
     data = build_dataset(args.scale, args.seed)
     population, builder = build_population(data, args.seed, args.population or args.scale)
-    clock = Clock(datetime.now(UTC) - timedelta(seconds=args.start_ago))
+    clock = Clock(args.start_at or datetime.now(UTC) - timedelta(seconds=args.start_ago))
     schedule_anonymizations(population, data, clock.now(), args.seed)
     world = World(data, clock, seed=args.seed, builder=builder, campus_filter=args.campus_filter)
+    world.store.locations_campus_list = args.locations_campus_list
+    gc.freeze()
+    gc.enable()
     tokens = TokenStore(ttl=args.token_ttl)
     tokens.add_app(App(uid=args.client_id, secret=args.client_secret))
     faults = Faults(seed=args.seed)

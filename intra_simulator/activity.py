@@ -19,11 +19,16 @@ test oracles:
 Every visible change is stamped at a random moment inside the elapsed interval. A student's
 validated project also pushes their blackhole 14 days further.
 
+Students also retry failed projects (``Activity.retry``: a new team, the next ``occurrence``)
+and their retries get a mark, drawn from the advance's own attempts stream after everything
+else, so that the rest draws the same numbers as before retries existed.
+
 Every change is also appended to ``store.change_log`` (``Activity.log``, ``Store.log_change``),
 one entry per change with its kind (``project_finished``, ``level_changed``,
-``entered_scope``...), the student concerned, the record, its old and new value, when it
-happened and whether it was silent: the oracle an integration test compares a client's event
-feed with. Logging draws no random number, so a seed's world evolves as it did without it.
+``entered_scope``, ``project_retried``...), the student concerned, the record, its old and new
+value, when it happened and whether it was silent: the oracle an integration test compares a
+client's event feed with. Logging draws no random number, so a seed's world evolves as it did
+without it.
 """
 
 from __future__ import annotations
@@ -43,6 +48,11 @@ from intra_simulator.population import (
 from intra_simulator.store import USER_COLLECTIONS, Store
 
 STUDENT_CHANGE_RATE = 0.03  # share of students with a visible change per hour
+MARKS = (0, 50, 80, 100, 100, 115, 125)  # a finished attempt's mark
+# Retries: per student and hour, a tenth of the rate at which ``progress`` finishes projects;
+# per hour, the chance that a retry in progress is finished.
+RETRY_RATE = STUDENT_CHANGE_RATE * 0.4 / 10
+RETRY_FINISH_RATE = 0.02
 ADMISSIONS_PER_CAMPUS = 0.05  # pisciners admitted to the cursus per kept campus per hour
 LIVE_COLLECTIONS = ("users", *USER_COLLECTIONS)  # what a new person has records in
 # The change logged for each record of an arriving person's (and the value it carries).
@@ -51,6 +61,25 @@ ARRIVAL_KINDS = {
     "achievements_users": ("achievement_earned", "achievement_id"),
     "coalitions_users": ("coalition_joined", "coalition_id"),
 }
+
+
+def current_team(record: dict) -> dict:
+    """The team of a registration's current attempt (its ``current_team_id``); the teams
+    before it are earlier attempts, which keep their own marks."""
+    for team in record["teams"]:
+        if team["id"] == record["current_team_id"]:
+            return team
+    return record["teams"][-1]
+
+
+def finish_team(record: dict, mark: int, validated: bool, now: str) -> None:
+    current_team(record).update(
+        status="finished",
+        final_mark=mark,
+        **{"validated?": validated},
+        closed_at=now,
+        updated_at=now,
+    )
 
 
 def primary_of(campus_users: list[dict]) -> int | None:
@@ -107,9 +136,10 @@ class Activity:
             and store.primary_campus(uid) in kept_ids
         )
 
-    def moment(self) -> datetime:
+    def moment(self, rng: random.Random | None = None) -> datetime:
+        """A moment inside the interval, drawn from ``rng`` (default: the activity's own)."""
         return self.start + timedelta(
-            seconds=self.rng.uniform(0, (self.end - self.start).total_seconds())
+            seconds=(rng or self.rng).uniform(0, (self.end - self.start).total_seconds())
         )
 
     def touch(self, name: str, record: dict, values: dict | None = None) -> str:
@@ -146,11 +176,16 @@ class Activity:
             kind, user_id, subject, subject_id, old, new, at or iso(self.end), silent
         )
 
-    def count(self, per_hour: float) -> int:
-        """How many events of a kind happen in the interval (at least the fractional chance)."""
+    def count(self, per_hour: float, rng: random.Random | None = None) -> int:
+        """How many events of a kind happen in the interval (at least the fractional chance),
+        drawn from ``rng`` (default: the activity's own)."""
         expected = per_hour * self.hours
         whole = int(expected)
-        return whole + (1 if self.rng.random() < expected - whole else 0)
+        return whole + (1 if (rng or self.rng).random() < expected - whole else 0)
+
+    def report(self) -> dict:
+        """How many records changed, visibly and silently, per collection."""
+        return {"changed": dict(self.changed), "silent": dict(self.silent)}
 
     # -- the interval's events ------------------------------------------------------------
 
@@ -200,7 +235,7 @@ class Activity:
         ):
             self.admit(uid)
         self.move_memberships(per_campus)  # after the admissions, for the same reason
-        return {"changed": dict(self.changed), "silent": dict(self.silent)}
+        return self.report()
 
     def move_memberships(self, per_campus: int) -> None:
         """Staff move a few students to another coalition of the same bloc: the membership
@@ -224,21 +259,19 @@ class Activity:
             self.log("coalition_joined", record["user_id"], "coalitions_user", rid, new=new, at=at)
 
     def progress(self, uid: int, mine: dict) -> None:
-        active = [r for r in mine["projects_users"] if r["status"] in ACTIVE_STATUSES]
+        """A project's current attempt gets its mark (a retry in progress is ``retry``'s)."""
+        active = [
+            r
+            for r in mine["projects_users"]
+            if r["status"] in ACTIVE_STATUSES and not r.get("_retried")
+        ]
         if not active:
             return self.register(uid, mine)
         record = self.rng.choice(active)
-        mark = self.rng.choice((0, 50, 80, 100, 100, 115, 125))
+        mark = self.rng.choice(MARKS)
         validated = mark >= 75
         now = iso(self.moment())
-        for team in record["teams"]:
-            team.update(
-                status="finished",
-                final_mark=mark,
-                **{"validated?": validated},
-                closed_at=now,
-                updated_at=now,
-            )
+        finish_team(record, mark, validated, now)
         self.touch(
             "projects_users",
             record,
@@ -273,15 +306,14 @@ class Activity:
             updated_at=created,
             **{"validated?": None},
         )
-        for team in record["teams"]:
-            team.update(
-                status="in_progress",
-                final_mark=None,
-                closed_at=None,
-                created_at=created,
-                updated_at=created,
-                **{"validated?": None},
-            )
+        current_team(record).update(
+            status="in_progress",
+            final_mark=None,
+            closed_at=None,
+            created_at=created,
+            updated_at=created,
+            **{"validated?": None},
+        )
         self.store.insert("projects_users", record)
         self.changed["projects_users"] += 1
         self.log(
@@ -486,7 +518,11 @@ class Activity:
                 new=record["final_mark"],
                 silent=True,
             )
-        in_progress = [r for r in self.projects_users.values() if r["status"] == "in_progress"]
+        in_progress = [
+            r
+            for r in self.projects_users.values()
+            if r["status"] == "in_progress" and not r.get("_retried")
+        ]
         for record in self.rng.sample(
             in_progress, min(len(in_progress), self.count(per_campus * 0.02))
         ):
@@ -528,3 +564,94 @@ class Activity:
                     {"difficulty": project["difficulty"] + self.rng.choice((-25, 25, 50))},
                 )
                 self.log("project_edited", None, "project", pid, old, project["difficulty"], at)
+
+    # -- retries (their own random stream) ---------------------------------------------------
+
+    def retry(self, rng: random.Random) -> None:
+        """Students retry failed projects, and retries in progress get their mark.
+
+        Drawn from ``rng``, the advance's own attempts stream, after everything else, so the
+        rest of the world draws as it did before retries existed; for the same reason the other
+        actions leave a retry in progress alone (``progress`` and ``silent_changes`` skip
+        ``_retried`` registrations): this stream marks it. A retry's validation does not
+        level the student up (that would draw from the main stream)."""
+        students = set(self.students)
+        since = iso(self.start)
+        retrying, failed = [], []
+        for record in self.projects_users.values():
+            if record.get("_retried") and record["status"] == "in_progress":
+                retrying.append(record)
+            elif (
+                record["status"] == "finished"
+                and record["validated?"] is False
+                and record["user_id"] in students
+                and (record["retriable_at"] or "") <= since
+                and record["updated_at"] < since
+            ):
+                failed.append(record)
+        for record in retrying:
+            if rng.random() < self.hours * RETRY_FINISH_RATE:
+                self.mark_retry(record, rng)
+        count = self.count(len(self.students) * RETRY_RATE, rng)
+        for record in rng.sample(failed, min(len(failed), count)):
+            self.retry_project(record, rng)
+
+    def retry_project(self, record: dict, rng: random.Random) -> None:
+        """A new attempt: a new team, the next ``occurrence``, the registration back in
+        progress (``updated_at`` moves)."""
+        at = iso(self.moment(rng))
+        old = record["occurrence"]
+        team = {
+            "id": self.builder.attempt_ids.new("retry_team"),
+            "final_mark": None,
+            "project_id": record["project_id"],
+            "created_at": at,
+            "updated_at": at,
+            "status": "in_progress",
+            "user_ids": [record["user_id"]],
+            "validated?": None,
+            "locked_at": at,
+            "closed_at": None,
+            "project_session_id": current_team(record)["project_session_id"],
+        }
+        record["teams"].append(team)
+        record.update(
+            occurrence=old + 1,
+            current_team_id=team["id"],
+            status="in_progress",
+            final_mark=None,
+            marked=False,
+            marked_at=None,
+            retriable_at=None,
+            updated_at=max(record["updated_at"], at),
+            _retried=True,
+            **{"validated?": None},
+        )
+        self.store.changed("projects_users", record["id"])
+        self.changed["projects_users"] += 1
+        self.log(
+            "project_retried",
+            record["user_id"],
+            "projects_user",
+            record["id"],
+            old,
+            old + 1,
+            record["updated_at"],
+        )
+
+    def mark_retry(self, record: dict, rng: random.Random) -> None:
+        mark = rng.choice(MARKS)
+        validated = mark >= 75
+        now = iso(self.moment(rng))
+        finish_team(record, mark, validated, now)
+        record.update(
+            status="finished",
+            final_mark=mark,
+            marked=True,
+            marked_at=now,
+            updated_at=max(record["updated_at"], now),
+            **{"validated?": validated},
+        )
+        self.store.changed("projects_users", record["id"])
+        self.changed["projects_users"] += 1
+        self.log_finished(record["user_id"], record)

@@ -15,7 +15,13 @@ from intra_simulator.__main__ import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 
 class SimulatorProcess:
-    """``python -m intra_simulator`` on a free loopback port, stopped on exit."""
+    """``python -m intra_simulator`` on a free loopback port, stopped on exit.
+
+    ``args`` are the command line's flags, for example ``SimulatorProcess("tiny", 42,
+    "--per-second", "0", "--start-at", "2026-10-27T12:00:00Z")``: ``--start-at`` starts the
+    simulated clock at that instant (the locations cover the 35 days before it, so a test can
+    place a change of summer time among them), ``--start-ago`` that many seconds before now,
+    ``--locations-campus-list refuse`` makes /v2/locations refuse several campus ids."""
 
     client_id = DEFAULT_CLIENT_ID
     client_secret = DEFAULT_CLIENT_SECRET
@@ -137,6 +143,11 @@ class SimulatorAdmin:
         """Admit a pisciner to the main cursus now (any one, without an id): their new
         cursus_user, as served. Their user object does not change."""
         return self.call("POST", "admit", {} if user_id is None else {"user_id": user_id})
+
+    def insert(self, collection: str, record: dict) -> dict:
+        """Add a record in stored form as given (bad input: nothing but a new ``id`` is
+        checked); returns it as served."""
+        return self.call("POST", "insert", {"collection": collection, "record": record})
 
     def delete(self, collection: str, record_id: int) -> None:
         self.call("POST", "delete", {"collection": collection, "id": record_id})

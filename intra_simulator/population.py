@@ -11,6 +11,11 @@ and a few anonymized users (``3b3-<id>``); students also at dropped campuses. At
 scale that is about 40,000 non-alumni cursus-21 students at kept campuses with about 30
 projects_users each.
 
+A registration's ``teams`` are its attempts: ``occurrence`` k means k earlier teams, finished
+and failed, then the current one (``current_team_id``). The earlier ones draw from their own
+stream and id counter (``PopulationBuilder.earlier_teams``), so every other record of a seed
+is as it was before they existed.
+
 Two behaviours of the real API that clients must not take for granted (docs/api-behaviours.md,
 students without a primary campus, stale coalition ranks):
 
@@ -42,6 +47,11 @@ SKILLS = (
     (8, "Web"), (9, "Adaptation & creativity"), (10, "Group & interpersonal"),
 )  # fmt: skip
 ACTIVE_STATUSES = ("in_progress", "waiting_for_correction", "searching_a_group", "creating_group")
+# Team ids of earlier attempts (generated) and of retries (made as time passes); current
+# teams take theirs from 4,000,000 up (``Ids``).
+EARLIER_TEAM_IDS = 1_000_000
+RETRY_TEAM_IDS = 9_000_000
+FAILING_MARKS = (0, 0, 42, 50, 50, 60)  # an earlier attempt's mark (-42, cheating, rarely)
 
 
 @dataclass(frozen=True)
@@ -77,19 +87,26 @@ class Population:
     coalitions_users: list[dict] = field(default_factory=list)
 
 
-class Ids:
-    """Increasing ids per kind, like database sequences (new records get larger ids)."""
+# Where each kind's ids start (``Ids``).
+SEQUENCES = {
+    "user": 10_000,
+    "campus_user": 100_000,
+    "cursus_user": 50_000,
+    "projects_user": 2_000_000,
+    "achievements_user": 500_000,
+    "coalitions_user": 80_000,
+    "team": 4_000_000,
+}
 
-    def __init__(self, rng: random.Random) -> None:
-        self._next = {
-            "user": 10_000,
-            "campus_user": 100_000,
-            "cursus_user": 50_000,
-            "projects_user": 2_000_000,
-            "achievements_user": 500_000,
-            "coalitions_user": 80_000,
-            "team": 4_000_000,
-        }
+
+class Ids:
+    """Increasing ids per kind, like database sequences (new records get larger ids).
+
+    ``starts`` gives other kinds their own counter: a new kind of record draws its ids from
+    its own ``rng``, so the ids of every existing kind stay as they were for a seed."""
+
+    def __init__(self, rng: random.Random, starts: dict[str, int] | None = None) -> None:
+        self._next = dict(starts or SEQUENCES)
         self.rng = rng
 
     def new(self, kind: str) -> int:
@@ -137,6 +154,14 @@ class PopulationBuilder:
         self.scale = POPULATIONS[scale]
         self.rng = random.Random(f"{seed}:population")
         self.ids = Ids(random.Random(f"{seed}:ids"))
+        # Attempts before a registration's current one (``earlier_teams``) and retries made
+        # as time passes (``activity``): their own streams and team ids, below and above the
+        # range of current teams (4,000,000 up), so every other record stays as it was.
+        self.attempts_rng = random.Random(f"{seed}:attempts")
+        self.attempt_ids = Ids(
+            random.Random(f"{seed}:attempt_ids"),
+            {"earlier_team": EARLIER_TEAM_IDS, "retry_team": RETRY_TEAM_IDS},
+        )
         # Its own stream: choosing who lacks a primary campus leaves everyone else as they were.
         self.no_primary_rng = random.Random(f"{seed}:no_primary")
         self.campuses = {c["id"]: c for c in data.campuses}
@@ -405,22 +430,39 @@ class PopulationBuilder:
             "user_id": user["id"],
             "teams": [self._team(team_id, user, project, status, mark, validated, created)],
         }
+        record["teams"][:0] = self.earlier_teams(record, user, project, created)
         return record
+
+    def earlier_teams(self, record: dict, user: dict, project: dict, created: datetime) -> list:
+        """The attempts before the current team, one per ``occurrence`` (each team is an
+        attempt): finished and failed, the first one earliest. They are dated before the
+        registration's ``created_at``, which stays as the registration was first drawn."""
+        rng, teams = self.attempts_rng, []
+        when = created
+        for _ in range(record["occurrence"]):
+            when -= timedelta(days=rng.uniform(14, 60))
+            mark = rng.choice(FAILING_MARKS) if rng.random() < 0.97 else -42
+            team = self._team(None, user, project, "finished", mark, False, when)
+            teams.insert(0, team)
+        for team in teams:  # numbered in the order of the attempts
+            team["id"] = self.attempt_ids.new("earlier_team")
+        return teams
 
     def _team(self, team_id, user, project, status, mark, validated, created) -> dict:
         """A team in stored form; ``render`` makes name, url and repository from the ids."""
         finished = status == "finished"
+        two_days_later = iso(created + timedelta(days=2))
         return {
             "id": team_id,
             "final_mark": mark,
             "project_id": project["id"],
             "created_at": iso(created),
-            "updated_at": iso(created + timedelta(days=2)),
+            "updated_at": two_days_later,
             "status": status if status != "searching_a_group" else "creating_group",
             "user_ids": [user["id"]],
             "validated?": validated,
             "locked_at": iso(created + timedelta(hours=1)) if status != "creating_group" else None,
-            "closed_at": iso(created + timedelta(days=2)) if finished else None,
+            "closed_at": two_days_later if finished else None,
             "project_session_id": (project["project_sessions"] or [{"id": None}])[0]["id"],
         }
 

@@ -6,7 +6,8 @@ this module follows its semantics and messages:
 - ``filter[f]=a,b``: ``f IN (a, b)``; several filters are AND-ed; an empty value is ignored.
   ``*_at`` columns compare by calendar date. Every ``x_at`` column other than ``created_at`` and
   ``updated_at`` also gets a boolean filter ``filter[x]=true|false`` (``begin_at`` gets
-  ``filter[future]``).
+  ``filter[future]``, true when it is after the simulated now); a collection can add boolean
+  filters true when a column is null (locations' ``filter[active]``: ``end_at`` is null).
 - ``range[f]=min,max``: inclusive on both ends, exactly two values.
 - ``sort=a,-b``: keys applied in order, ``-`` for descending, NULLs last when ascending.
 - ``page[number]``/``page[size]`` or ``page``/``per_page``: default size 30, clamped to 100.
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
@@ -34,6 +35,10 @@ INT4_MIN, INT4_MAX = -(2**31), 2**31 - 1
 
 # Column types: the value kinds the query layer knows how to compare.
 INT, STR, BOOL, TIME, FLOAT = "int", "str", "bool", "time", "float"
+
+
+class BadGateway(Exception):
+    """A query the gateway gives up on: 502 with the gateway's HTML page, as a timeout would."""
 
 
 class QueryError(Exception):
@@ -53,6 +58,7 @@ class Columns:
     getters: dict[str, Callable[[dict], object]]
     custom_filters: dict[str, Callable[[dict, list[str]], bool]]
     not_sortable: frozenset[str] = frozenset()
+    null_filters: dict[str, str] = field(default_factory=dict)  # filter name -> its column
 
     def value(self, record: dict, column: str) -> object:
         getter = self.getters.get(column)
@@ -68,6 +74,7 @@ class Columns:
                 and column not in ("created_at", "updated_at")
             ):
                 names["future" if column == "begin_at" else column[:-3]] = column
+        names.update(self.null_filters)
         return names
 
 
@@ -125,8 +132,11 @@ def _float_or_none(text: str) -> float | None:
         return None
 
 
-def build_predicate(params: dict[str, str], columns: Columns) -> Callable[[dict], bool]:
-    """Compile the ``filter`` and ``range`` parameters into one record predicate."""
+def build_predicate(
+    params: dict[str, str], columns: Columns, now: datetime | None = None
+) -> Callable[[dict], bool]:
+    """Compile the ``filter`` and ``range`` parameters into one record predicate; ``now`` (the
+    simulated clock's) is what ``filter[future]`` compares with."""
     checks: list[Callable[[dict], bool]] = []
     booleans = columns.boolean_filters()
 
@@ -157,11 +167,15 @@ def build_predicate(params: dict[str, str], columns: Columns) -> Callable[[dict]
                     "Filter", f"Value {raw} is not allowed for filter {name}, can be true and false"
                 )
             if name == "future":
-                now = iso(datetime.now(UTC))
+                stamp = iso(now or datetime.now(UTC))
                 checks.append(
-                    lambda r, c=column, f=flag, now=now: (
+                    lambda r, c=column, f=flag, now=stamp: (
                         (str(columns.value(r, c) or "") >= now) == (f == "true")
                     )
+                )
+            elif name in columns.null_filters:
+                checks.append(
+                    lambda r, c=column, f=flag: (columns.value(r, c) is None) == (f == "true")
                 )
             else:
                 checks.append(

@@ -201,8 +201,19 @@ def projects_user(store: Store, record: dict) -> dict:
         "created_at": record["created_at"],
         "updated_at": record["updated_at"],
         "user": light_user(store, store.collections["users"].rows[record["user_id"]]),
-        "teams": [team(store, t, record["id"], record["occurrence"]) for t in record["teams"]],
+        "teams": [
+            team(store, stored, record["id"], attempt)
+            for stored, attempt in zip(record["teams"], attempts(record), strict=True)
+        ],
     }
+
+
+def attempts(record: dict) -> list[int]:
+    """The ``occurrence`` of each of a registration's teams: each team is one attempt, the
+    last one the registration's current ``occurrence``, the earlier ones counting down."""
+    last = record["occurrence"]
+    count = len(record["teams"])
+    return [last - (count - 1 - index) for index in range(count)]
 
 
 def achievements_user(store: Store, record: dict) -> dict:
@@ -216,4 +227,19 @@ def achievements_user(store: Store, record: dict) -> dict:
         "url": user["url"],
         "created_at": record["created_at"],
         "updated_at": record["updated_at"],
+    }
+
+
+def location(store: Store, record: dict) -> dict:
+    """A session at a campus seat: its user is the light user, or null for a user the intra
+    does not know (only an admin-inserted record has one); a missing key serves as null."""
+    user = store.collections["users"].rows.get(record.get("user_id"))
+    return {
+        "end_at": record.get("end_at"),
+        "id": record["id"],
+        "begin_at": record.get("begin_at"),
+        "primary": record.get("primary"),
+        "host": record.get("host"),
+        "campus_id": record.get("campus_id"),
+        "user": light_user(store, user) if user is not None else None,
     }

@@ -1,18 +1,30 @@
-"""The API's URL routes: each maps a path to a listing (records of a collection) or an object.
+"""The API's URL routes: each maps a path to a listing (records of a collection), an object,
+or a function of the query parameters that answers an object (``locations_stats``).
 
 Unknown paths raise ``NotFound`` (404 ``{}``), and so do unknown ids in a path. Show routes
 accept the slug (cursus, projects) or the login (users) in place of the id, as the API does.
+
+Locations listings refuse what public clients saw refused (docs/api-behaviours.md, locations):
+more than ``MAX_LOCATION_IDS`` values in ``filter[id]`` is a 502, and with
+``Store.locations_campus_list`` at ``refuse``, ``/v2/locations`` answers a ``filter[campus_id]``
+of several campuses with a 400.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date
+from zoneinfo import ZoneInfo
 
 from intra_simulator import render
+from intra_simulator.logtime import locations_stats
+from intra_simulator.query import BadGateway, QueryError, bracketed
 from intra_simulator.store import Listing, NotFound, Store
 
-Route = tuple[re.Pattern, Callable[..., Listing | dict]]
+Answer = Callable[[dict[str, str]], dict]
+Route = tuple[re.Pattern, Callable[..., Listing | dict | Answer]]
+MAX_LOCATION_IDS = 100
 
 
 def build_routes(store: Store) -> list[Route]:
@@ -93,6 +105,67 @@ def build_routes(store: Store) -> list[Route]:
     def user(key: str) -> dict:
         return render.full_user(store, store.find("users", key, by_login=True))
 
+    def location_checks(campus_lists: bool) -> Callable[[dict[str, str]], None]:
+        def check(params: dict[str, str]) -> None:
+            filters = bracketed(params, "filter")
+            ids = [v for v in filters.get("id", "").split(",") if v]
+            if len(ids) > MAX_LOCATION_IDS:
+                raise BadGateway(f"filter[id] with {len(ids)} values")
+            campuses = [v for v in filters.get("campus_id", "").split(",") if v]
+            if campus_lists and store.locations_campus_list == "refuse" and len(campuses) > 1:
+                raise QueryError(
+                    "Filter",
+                    f"Value {filters['campus_id']} is not allowed for filter campus_id, "
+                    "can be one campus id",
+                )
+
+        return check
+
+    def locations() -> Listing:
+        return store.listing("locations", check=location_checks(campus_lists=True))
+
+    def campus_locations(key: str) -> Listing:
+        campus_id = store.find("campus", key)["id"]
+        return store.listing(
+            "locations",
+            lambda r: r.get("campus_id") == campus_id,
+            key=f"campus/{campus_id}/locations",
+            check=location_checks(campus_lists=False),
+        )
+
+    def user_locations(key: str) -> Listing:
+        uid = store.find("users", key, by_login=True)["id"]
+        return store.listing(
+            "locations",
+            lambda r: r.get("user_id") == uid,
+            key=f"users/{uid}/locations",
+            check=location_checks(campus_lists=False),
+        )
+
+    def user_locations_stats(key: str) -> Answer:
+        uid = store.find("users", key, by_login=True)["id"]
+
+        def answer(params: dict[str, str]) -> dict:
+            zone = params.get("time_zone") or None
+            begin, end = params.get("begin_at") or None, params.get("end_at") or None
+            try:
+                if zone:
+                    ZoneInfo(zone)
+                for bound in (begin, end):
+                    if bound:
+                        date.fromisoformat(bound[:10])
+            except (KeyError, ValueError):
+                raise QueryError(
+                    "Param", "time_zone must be a time zone, begin_at and end_at dates"
+                ) from None
+            sessions = [
+                r for r in store.collections["locations"].rows.values() if r.get("user_id") == uid
+            ]
+            zones = {c["id"]: c["time_zone"] for c in store.collections["campus"].rows.values()}
+            return locations_stats(sessions, zones, store.now(), zone, begin, end)
+
+        return answer
+
     def me() -> dict:
         raise NotFound("/v2/me has no user with an application token")
 
@@ -106,6 +179,7 @@ def build_routes(store: Store) -> list[Route]:
         (r"/v2/campus/([^/]+)", show("campus")),
         (r"/v2/campus/([^/]+)/achievements", campus_achievements),
         (r"/v2/campus/([^/]+)/users", campus_users_of),
+        (r"/v2/campus/([^/]+)/locations", campus_locations),
         (r"/v2/projects", listing("projects")),
         (r"/v2/projects/([^/]+)", show("projects", by_slug=True)),
         (r"/v2/projects/([^/]+)/projects_users", project_projects_users),
@@ -124,11 +198,15 @@ def build_routes(store: Store) -> list[Route]:
         (r"/v2/users/([^/]+)/campus_users", of_user("campus_users")),
         (r"/v2/users/([^/]+)/coalitions_users", of_user("coalitions_users")),
         (r"/v2/users/([^/]+)/achievements_users", of_user("achievements_users")),
+        (r"/v2/users/([^/]+)/locations", user_locations),
+        (r"/v2/users/([^/]+)/locations_stats", user_locations_stats),
         (r"/v2/me", me),
         (r"/v2/cursus_users", listing("cursus_users")),
         (r"/v2/campus_users", listing("campus_users")),
         (r"/v2/projects_users", listing("projects_users")),
         (r"/v2/achievements_users", listing("achievements_users")),
         (r"/v2/coalitions_users", listing("coalitions_users")),
+        (r"/v2/locations", locations),
+        (r"/v2/locations/([^/]+)", show("locations")),
     ]
     return [(re.compile(pattern), handler) for pattern, handler in routes]

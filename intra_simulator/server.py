@@ -10,7 +10,8 @@ headers.
 Admin routes live under ``/_sim/`` (no auth, no rate limit, not counted): health, request
 statistics, moving the clock, faults, limits, token revocation, record edits, and for test
 oracles full dumps of a collection, the ids changed silently (``/_sim/silent``) and the log of
-every change time made (``GET /_sim/changes?after=<seq>``: the entries numbered above ``after``).
+every change time made (``GET /_sim/changes?after=<seq>``: the entries numbered above ``after``),
+and for bad input a record inserted as given (``POST /_sim/insert``).
 """
 
 from __future__ import annotations
@@ -33,9 +34,15 @@ from intra_simulator.oauth import (
     TokenStore,
     client_credentials,
 )
-from intra_simulator.query import QueryError, beyond_int4, pagination_headers, parse_page
+from intra_simulator.query import (
+    BadGateway,
+    QueryError,
+    beyond_int4,
+    pagination_headers,
+    parse_page,
+)
 from intra_simulator.ratelimit import RateLimiter
-from intra_simulator.store import Listing, NotFound, encode
+from intra_simulator.store import CAMPUS_LISTS, Listing, NotFound, encode
 from intra_simulator.world import World
 
 TOO_MANY = b"429 Too Many Requests (Spam Rate Limit Exceeded)"
@@ -287,6 +294,8 @@ class Handler(BaseHTTPRequestHandler):
             return json_reply(404, {}, headers)
         except QueryError as error:
             return json_reply(error.status, error.body, headers)
+        except BadGateway:
+            return Reply(502, BAD_GATEWAY, headers, content_type="text/html")
         if rule is not None:
             if rule.kind == "timeout":
                 reply.delay = rule.delay
@@ -303,6 +312,8 @@ class Handler(BaseHTTPRequestHandler):
         world = self.sim.world
         store = world.store
         found = world.resolve(url.path)
+        if callable(found):  # an object computed from the query (locations_stats)
+            found = found(params)
         if not isinstance(found, Listing):
             return json_reply(200, found, headers)
         collection = found.collection
@@ -401,6 +412,8 @@ class Handler(BaseHTTPRequestHandler):
                 return json_reply(200, store.collections[payload["collection"]].render(record))
             if route == ("POST", "/_sim/admit"):
                 return json_reply(200, sim.world.admit(payload.get("user_id")))
+            if route == ("POST", "/_sim/insert"):
+                return json_reply(200, self._insert(payload))
             if route == ("POST", "/_sim/delete"):
                 store.delete(payload["collection"], int(payload["id"]))
                 return json_reply(200, {"ok": True})
@@ -413,6 +426,21 @@ class Handler(BaseHTTPRequestHandler):
         except (KeyError, ValueError, TypeError) as error:
             return json_reply(400, {"error": f"{type(error).__name__}: {error}"})
         return json_reply(404, {"error": f"no admin route {method} {path}"})
+
+    def _insert(self, payload: dict) -> dict:
+        """Add a record in stored form as given (bad input for tests: a location without a
+        campus, ending before it begins, of an unknown user...); only its id must be new."""
+        store = self.sim.world.store
+        collection = store.collections[payload["collection"]]
+        record = dict(payload["record"])
+        if not isinstance(record.get("id"), int):
+            raise ValueError("the record needs an integer id")
+        with store.lock:
+            if record["id"] in collection.rows:
+                raise ValueError(f"{collection.name} {record['id']} exists")
+            served = collection.render(record)  # a record that cannot be served is refused
+            store.insert(collection.name, record)
+            return served
 
     def _configure(self, payload: dict) -> dict:
         sim = self.sim
@@ -433,6 +461,10 @@ class Handler(BaseHTTPRequestHandler):
             if payload["team_logins"] not in ("current", "frozen"):
                 raise ValueError("team_logins must be 'current' or 'frozen'")
             sim.world.store.team_logins = payload["team_logins"]
+        if "locations_campus_list" in payload:
+            if payload["locations_campus_list"] not in CAMPUS_LISTS:
+                raise ValueError(f"locations_campus_list must be one of {CAMPUS_LISTS}")
+            sim.world.store.locations_campus_list = payload["locations_campus_list"]
         return {
             "per_second": sim.limiter.per_second,
             "per_hour": sim.limiter.per_hour,
@@ -440,6 +472,7 @@ class Handler(BaseHTTPRequestHandler):
             "int4_ids": sim.int4_ids,
             "bare_401": sim.bare_401,
             "team_logins": sim.world.store.team_logins,
+            "locations_campus_list": sim.world.store.locations_campus_list,
         }
 
 

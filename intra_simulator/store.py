@@ -41,6 +41,8 @@ from intra_simulator.query import (
 PAGING_PARAMS = ("page", "per_page", "page[number]", "page[size]")
 # How filter[campus] treats a user without a primary campus_users row (``Store.filter_campuses``).
 CAMPUS_FILTERS = ("primary", "any")
+# Whether /v2/locations takes several campus ids in filter[campus_id] (``Store.__init__``).
+CAMPUS_LISTS = ("accept", "refuse")
 # The collections that hold a user's own rows (``Store.owned_by``).
 USER_COLLECTIONS = (
     "campus_users",
@@ -135,6 +137,8 @@ class Listing:
     collection: Collection
     records: Callable[[], list[dict]]
     key: str  # identifies the route for the query cache (path without query string)
+    # what the route refuses in the query parameters (raises QueryError or BadGateway)
+    check: Callable[[dict[str, str]], None] | None = None
 
 
 class Store:
@@ -155,6 +159,9 @@ class Store:
         # anonymized: name, member list). ``former_logins``: user id -> that login.
         self.team_logins = "current"
         self.former_logins: dict[int, str] = {}
+        # Whether /v2/locations accepts a filter[campus_id] of several campuses is unknown for
+        # the real API, so both are simulated: "accept" (the default) or "refuse" (400).
+        self.locations_campus_list = "accept"
         self.lock = threading.RLock()
         self.version = 0  # moves on every change; query caches are keyed by it
         self.silent: dict[str, set[int]] = {}  # ids changed without moving updated_at, or deleted
@@ -172,6 +179,7 @@ class Store:
         getters: dict[str, Callable[[dict], object]] | None = None,
         custom: dict[str, Callable[[dict, list[str]], bool]] | None = None,
         not_sortable: Iterable[str] = (),
+        null_filters: dict[str, str] | None = None,
         dependents: Iterable[str] = (),
         cache_json: bool = True,
         default_order: Iterable[tuple[str, bool]] = (("id", False),),
@@ -184,6 +192,7 @@ class Store:
             getters=getters or {},
             custom_filters=custom or {},
             not_sortable=frozenset(not_sortable),
+            null_filters=null_filters or {},
         )
         self.collections[name] = Collection(
             name,
@@ -263,9 +272,11 @@ class Store:
         keep: Callable[[dict], bool] | None = None,
         key: str = "",
         keep_factory: Callable[[], Callable[[dict], bool]] | None = None,
+        check: Callable[[dict[str, str]], None] | None = None,
     ) -> Listing:
         """A route's records: a collection, optionally narrowed by ``keep`` (or by the predicate
-        ``keep_factory`` builds, for predicates that need an index built first)."""
+        ``keep_factory`` builds, for predicates that need an index built first); ``check``
+        refuses the query parameters the route does not take."""
         collection = self.collections[name]
 
         def records() -> list[dict]:
@@ -273,7 +284,7 @@ class Store:
             predicate = keep or (keep_factory() if keep_factory else None)
             return [r for r in rows if predicate(r)] if predicate else rows
 
-        return Listing(collection, records, key or name)
+        return Listing(collection, records, key or name, check)
 
     def select(self, listing: Listing, params: dict[str, str]) -> list[dict]:
         """The listing's records matching ``filter``/``range``, in ``sort`` order.
@@ -282,13 +293,15 @@ class Store:
         until the data changes; ``range[id]`` on an id-sorted result is a binary search.
         """
         collection = listing.collection
+        if listing.check:
+            listing.check(params)
         id_range = bracketed(params, "range").get("id")
         rest = {k: v for k, v in params.items() if k not in PAGING_PARAMS and k != "range[id]"}
         keys = parse_sort(rest, collection.columns) or list(collection.default_order)
         cache_key = (listing.key, tuple(sorted(rest.items())))
         cached = self._query_cache.get(cache_key)
         if cached is None or cached[0] != self.version:
-            predicate = build_predicate(rest, collection.columns)
+            predicate = build_predicate(rest, collection.columns, self.now())
             matched = apply_sort(
                 [r for r in listing.records() if predicate(r)], keys, collection.columns
             )

@@ -1,9 +1,11 @@
 """The simulated network as a whole: its store, its routes, its clock and time passing.
 
-``World`` puts the reference data and the people in a ``store`` (which collections exist,
-how each renders and what it can be filtered on), answers a path with its route, and moves the
-clock forward, letting ``activity`` change the records meanwhile. The people's builder comes
-with them, so that time can create new people the way the first ones were made.
+``World`` puts the reference data, the people and their sessions at campus (``locations``) in
+a ``store`` (which collections exist, how each renders and what it can be filtered on), answers
+a path with its route, and moves the clock forward, letting ``activity`` change the records
+meanwhile: first what it always did, then retries and sessions, each from its own random
+stream. The people's builder comes with them, so that time can create new people the way the
+first ones were made.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from datetime import UTC, datetime
 from intra_simulator import render
 from intra_simulator.activity import Activity
 from intra_simulator.generate import Dataset
+from intra_simulator.locations import Locations
 from intra_simulator.population import Population, PopulationBuilder
-from intra_simulator.query import INT
-from intra_simulator.routes import build_routes
+from intra_simulator.query import BOOL, INT, STR, TIME
+from intra_simulator.routes import Answer, build_routes
 from intra_simulator.store import Listing, NotFound, Store
 
 
@@ -43,8 +46,9 @@ class Clock:
         self._offset += seconds
 
 
-def fill(store: Store, data: Dataset, population: Population) -> None:
-    """Add the network's collections to the store: reference data, then the people's records."""
+def fill(store: Store, data: Dataset, population: Population, locations: list[dict]) -> None:
+    """Add the network's collections to the store: reference data, then the people's records
+    and their sessions."""
     store.add("cursus", data.cursus, render.plain)
     store.add(
         "campus",
@@ -113,6 +117,23 @@ def fill(store: Store, data: Dataset, population: Population) -> None:
         default_order=(("created_at", True),),
         **live,
     )
+    store.add(
+        "locations",
+        locations,
+        render.location,
+        extra={
+            "id": INT,
+            "begin_at": TIME,
+            "end_at": TIME,
+            "primary": BOOL,
+            "host": STR,
+            "campus_id": INT,
+            "user_id": INT,
+        },
+        null_filters={"active": "end_at"},  # filter[active]=true: end_at is null
+        default_order=(("begin_at", True),),  # newest first, as the real listings come
+        **live,
+    )
 
 
 class World:
@@ -133,10 +154,17 @@ class World:
         self.builder = builder
         self.advances = 0
         self.store = Store(clock.now, campus_filter)
-        fill(self.store, data, builder.population if builder else Population())
+        # the sessions of the people, for the days before the clock's start
+        self.locations = Locations(data, builder.population, clock.now(), seed) if builder else None
+        fill(
+            self.store,
+            data,
+            builder.population if builder else Population(),
+            self.locations.rows if self.locations else [],
+        )
         self.routes = build_routes(self.store)
 
-    def resolve(self, path: str) -> Listing | dict:
+    def resolve(self, path: str) -> Listing | dict | Answer:
         """Find the route for a path; raise ``NotFound`` for unknown routes or records."""
         for pattern, handler in self.routes:
             match = pattern.fullmatch(path.rstrip("/"))
@@ -151,14 +179,22 @@ class World:
 
     def advance(self, seconds: float, activity: bool = True) -> dict:
         """Move the clock forward; with ``activity``, people and staff change things (each
-        change is appended to ``store.change_log``)."""
+        change is appended to ``store.change_log``): what ``Activity.run`` does, then retries,
+        then sessions, each from the advance's own stream of its kind, so that adding one left
+        the others as they were."""
         with self.store.lock:
             start = self.clock.now()
             self.clock.advance(seconds)
             self.advances += 1
             if not activity:
                 return {"changed": {}, "silent": {}}
-            return self._activity(start, self.clock.now()).run()
+            interval = self._activity(start, self.clock.now())
+            interval.run()
+            stream = f"{self.seed}:advance:{self.advances}"
+            interval.retry(random.Random(f"{stream}:attempts"))
+            if self.locations:
+                self.locations.advance(interval, random.Random(f"{stream}:locations"))
+            return interval.report()
 
     def admit(self, user_id: int | None = None) -> dict:
         """Admit a pisciner to the main cursus now (the first one, if no id is given); returns

@@ -33,6 +33,18 @@ TYPE_NAMES = {
 DOCUMENTED_EXTRAS = {
     # About one cursus-21 project in ten has a null slug (docs/api-behaviours.md).
     ("projects", "slug"): {"null"},
+    # The light user nested in locations is the one every listing embeds: some users have a
+    # usual first name or no photo, staff have no pool (the samples show students only).
+    **{
+        ("locations", f"user.{path}"): {"string", "null"}
+        for path in (
+            "usual_first_name",
+            "image.link",
+            *(f"image.versions.{size}" for size in ("large", "medium", "small", "micro")),
+            "pool_month",
+            "pool_year",
+        )
+    },
 }
 
 
@@ -265,3 +277,23 @@ def test_live_objects_nest_and_type_like_the_api(populated: World) -> None:
     assert all(u["anonymize_date"][-6] in "+-" for u in users), "campus-local offsets"
     full = populated.store.collections["users"].render  # light in listings; /v2/users/:id is fuller
     assert set(full(populated.store.collections["users"].rows[users[0]["id"]])) == LIGHT_USER
+
+
+def test_locations_have_the_shape_and_key_order_of_real_ones(populated: World) -> None:
+    """Locations have a real sample: the same paths and types, and the same key order, for the
+    session and for its nested light user."""
+    samples = load_samples("locations_*.json")
+    objects = populated.store.dump("locations")
+    real, simulated = signature(samples), signature(objects)
+    assert set(simulated) == set(real), "paths differ from the real payloads"
+    for path, types in simulated.items():
+        allowed = real[path] | DOCUMENTED_EXTRAS.get(("locations", path), set())
+        assert types <= allowed, f"locations.{path}: simulated {types}, real {real[path]}"
+    assert {tuple(o) for o in objects} == {tuple(o) for o in samples}
+    assert {tuple(o["user"]) for o in objects} == {tuple(o["user"]) for o in samples}
+    assert all(
+        len(o[key]) == 24 and o[key].endswith("Z")
+        for o in objects
+        for key in ("begin_at", "end_at")
+        if o[key]
+    )
