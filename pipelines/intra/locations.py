@@ -221,7 +221,11 @@ def sync(
     scans = plan(state, now, overlap, campuses, full, days, open_ids)
     state["scans"] = [asdict(s) for s in scans]
     report.listing = state.get("listing", NETWORK)
-    earlier: set[int] = set()
+    earlier: set[int] = set()  # ids this run yielded
+    # ids this run read, yielded or not: raw has them only once the run's load is done, so
+    # what a full run saw this run is known here (what it saw in a run the quota stopped is
+    # in raw, with its marker)
+    read: set[int] = set()
     while scans:
         scan = scans[0]
         report.scans.append(scan.kind)
@@ -263,10 +267,12 @@ def sync(
             report.scan_records.pop()
             continue
         scans.pop(0)
-        if scan.kind == "by_id" and set(scan.ids) - seen:
-            yield bury(raw.rows_of(sorted(set(scan.ids) - seen)), report)
+        read.update(seen)
+        if scan.kind == "by_id" and set(scan.ids) - read:
+            yield bury(raw.rows_of(sorted(set(scan.ids) - read)), report)
         if scan.kind in FULL_SCANS and not any(s.kind in FULL_SCANS for s in scans):
-            yield bury(raw.unseen(scan.started, scan.start), report)
+            unseen = raw.unseen(scan.started, scan.start)
+            yield bury([row for row in unseen if row[0] not in read], report)
         complete(scan, scans, state, report)
         state["scans"] = [asdict(s) for s in scans]
 

@@ -104,9 +104,13 @@ class FakeRaw:
         self.rows: dict[int, dict] = {}
 
     def load(self, pages) -> None:
-        for page in pages:
-            for row in page:
-                self.rows[row["id"]] = row
+        """One load per run, as dlt does: the rows land once every page was extracted,
+        and one load never holds an id twice (the raw table's key is unique)."""
+        rows = [row for page in pages for row in page]
+        ids = [row["id"] for row in rows]
+        assert len(ids) == len(set(ids)), "an id twice in one load"
+        for row in rows:
+            self.rows[row["id"]] = row
 
     def answers(self) -> RawSessions:
         def alive():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from intra_simulator.control import SimulatorAdmin
@@ -370,7 +371,7 @@ def expected_standings(memberships: dict[int, tuple], coalitions: set[tuple]) ->
     for coalition in bloc_of:
         scores = by_coalition.get(coalition, [])
         scored = [s for s in scores if s > 0]
-        average = round(sum(scores) / len(scored), 2) if scored else None
+        average = rounded(sum(scores) / len(scored), 2) if scored else None
         facts[coalition] = (len(scores), len(scored), sum(scores), average)
     ranked = {}
     for coalition, (members, scored, total, average) in facts.items():
@@ -433,3 +434,10 @@ def expected_blackholes(
             month = date(moment.year, moment.month, 1)
             counts[(campus, month)] = counts.get((campus, month), 0) + 1
     return counts
+
+
+def rounded(value: float, places: int) -> float:
+    """Rounded half away from zero, as PostgreSQL rounds numerics (Python's round() rounds
+    half to even, and binary floats miss the half: 13.075 -> 13.07)."""
+    step = Decimal(1).scaleb(-places)
+    return float(Decimal(repr(value)).quantize(step, rounding=ROUND_HALF_UP))

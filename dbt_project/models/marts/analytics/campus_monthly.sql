@@ -138,7 +138,7 @@ final as (
         coalesce(events.admissions, 0)::integer as admissions,
         coalesce(blackholes.blackholes, 0)::integer as blackholes,
         coalesce(events.alumni, 0)::integer as alumni,
-        round(population.average_level, 2) as average_level,
+        round(population.average_level::numeric, 2) as average_level,
         coalesce(logtime.students_seen_on_campus, 0)::integer
             as students_seen_on_campus,
         coalesce(logtime.logtime_seconds, 0)::bigint as logtime_seconds,

@@ -21,7 +21,11 @@
     )
 }}
 
--- depends_on: {{ ref('int_users__scope') }} (read by a pre-hook)
+-- read by the pre-hooks and, in an incremental build, by logtime_recount:
+-- depends_on: {{ ref('int_users__scope') }}
+-- depends_on: {{ ref('locations') }}
+-- depends_on: {{ ref('stg_intra__deleted_locations') }}
+-- depends_on: {{ ref('campuses') }}
 
 with
 
