@@ -88,6 +88,7 @@ def targets(results: dict) -> list[dict]:
             "pass": hourly["dbt_ratio"] < 0.10,
         },
         *history_targets(results.get("history"), hourly),
+        *analytics_targets(backfill, hourly),
         {
             "target": "load stage within 3x of one COPY into jsonb",
             "measured": f"{load:.1f} s vs {baseline['median_seconds']:.1f} s "
@@ -120,6 +121,30 @@ def history_targets(history: dict | None, hourly: dict) -> list[dict]:
                 f"({history['history_bytes_after_backfill'] / 1e6:.0f} MB after the backfill)"
             ),
             "pass": m["added_to_dbt"] < 0.25,
+        }
+    ]
+
+
+def analytics_targets(backfill: dict, hourly: dict) -> list[dict]:
+    """The analytics layer's target, and its calls and storage beside it."""
+    if "analytics_share_of_dbt" not in hourly:
+        return []
+    calls = {name: by[1] for name, by in backfill["calls_by_resource"].items()}
+    hourly_calls = {name: by[1] for name, by in hourly["calls_by_resource"].items()}
+    return [
+        {
+            "target": "the analytics layer adds < 30% to the hourly dbt stage",
+            "measured": (
+                f"{hourly['analytics_alone_seconds']:.1f} s of a "
+                f"{hourly['seconds']['dbt']:.1f} s dbt stage ran analytics alone "
+                f"({hourly['analytics_share_of_dbt']:.1%}; its nodes' own seconds: "
+                f"{hourly['analytics_node_seconds']:.1f}); locations: "
+                f"{calls.get('locations')} calls in the backfill, "
+                f"{hourly_calls.get('locations')} in an hourly run; the sessions and the "
+                f"analytics take {hourly['analytics_bytes'] / 1e6:.0f} MB and grow "
+                f"{24 * hourly['analytics_growth_bytes'] / 1e6:.0f} MB per simulated day"
+            ),
+            "pass": hourly["analytics_share_of_dbt"] < 0.30,
         }
     ]
 

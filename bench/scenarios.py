@@ -141,6 +141,7 @@ def hourly(bench: Bench, sim: SimulatorProcess, database: Database, repeats: int
     """Scenario 3: an hour of activity, then the hourly run; dbt against a full refresh."""
     runs = []
     for i in range(repeats):
+        stored = analytics_bytes(database)
         advanced = sim.admin.advance(3600)
         run = bench.run(sim, database, bench.last_workdir)
         check(run, "hourly")
@@ -164,6 +165,13 @@ def hourly(bench: Bench, sim: SimulatorProcess, database: Database, repeats: int
             float(result["seconds"].get("dbt") or 0.0) / result["dbt_full_refresh_seconds"], 4
         )
         result["changed"] = advanced.get("changed")
+        alone, nodes = analytics_part(bench.last_workdir)
+        dbt = float(result["seconds"].get("dbt") or 0.0)
+        result["analytics_alone_seconds"] = round(alone, 3)
+        result["analytics_node_seconds"] = round(nodes, 3)
+        result["analytics_share_of_dbt"] = round(alone / dbt, 4) if dbt else 0.0
+        result["analytics_bytes"] = analytics_bytes(database)
+        result["analytics_growth_bytes"] = result["analytics_bytes"] - stored
         runs.append(result)
         bench.say(f"hourly {i + 1}/{repeats}: dbt at {result['dbt_ratio']:.1%} of a full refresh")
     return {"runs": runs, "median": medians(runs)}
@@ -229,6 +237,92 @@ def history_part(workdir) -> tuple[float, float]:
     end = max(e for _, e in spans.values())
     start = min(s for s, _ in spans.values())
     return (end - min(s for s, _ in history)).total_seconds(), (end - start).total_seconds()
+
+
+# The analytics layer's dbt nodes (models and their tests), by name: the locations mart and
+# staging, the logtime models, the analytics marts and what only they read.
+ANALYTICS_NODES = (
+    "locations",
+    "logtime",
+    "heatmap",
+    "student_progress",
+    "project_stats",
+    "campus_monthly",
+    "cohort_progress",
+    "coalition_standings",
+    "blackholes",
+    "two_campuses",
+    "unknown_time_zone",
+)
+
+
+def node_spans(workdir) -> dict[str, tuple[datetime, datetime]]:
+    """Each node of the last dbt build: when it started and ended."""
+    results = json.loads((workdir / "dbt-target" / "run_results.json").read_text())["results"]
+    spans = {}
+    for result in results:
+        times = [t for t in result.get("timing", []) if t.get("started_at")]
+        if times:
+            spans[result["unique_id"]] = (
+                min(datetime.fromisoformat(t["started_at"].replace("Z", "+00:00")) for t in times),
+                max(
+                    datetime.fromisoformat(t["completed_at"].replace("Z", "+00:00")) for t in times
+                ),
+            )
+    return spans
+
+
+def covered(spans) -> list[tuple[datetime, datetime]]:
+    """The union of time spans, as disjoint spans."""
+    union: list[tuple[datetime, datetime]] = []
+    for start, end in sorted(spans):
+        if union and start <= union[-1][1]:
+            union[-1] = (union[-1][0], max(union[-1][1], end))
+        else:
+            union.append((start, end))
+    return union
+
+
+def analytics_part(workdir) -> tuple[float, float]:
+    """Seconds of the last dbt build in which only analytics nodes ran (what the build would
+    lose without them: the rest runs in the same threads at the same time), and the sum of
+    the analytics nodes' own seconds."""
+    spans = node_spans(workdir)
+    mine = [s for uid, s in spans.items() if any(n in uid for n in ANALYTICS_NODES)]
+    others = covered(s for uid, s in spans.items() if not any(n in uid for n in ANALYTICS_NODES))
+    alone = 0.0
+    for start, end in covered(mine):
+        seconds = (end - start).total_seconds()
+        for other_start, other_end in others:
+            overlap = (min(end, other_end) - max(start, other_start)).total_seconds()
+            seconds -= max(0.0, overlap)
+        alone += seconds
+    return alone, sum((end - start).total_seconds() for start, end in mine)
+
+
+def analytics_bytes(database: Database) -> int:
+    """What the analytics layer stores: the raw sessions and the marts it publishes."""
+    tables = ", ".join(
+        f"'{name}'"
+        for name in (
+            "locations",
+            "logtime_daily",
+            "campus_logtime_heatmap",
+            "student_progress",
+            "project_stats",
+            "campus_monthly",
+            "cohort_progress",
+            "coalition_standings",
+            "coalition_standings_monthly",
+        )
+    )
+    with database.connect() as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "select coalesce(sum(pg_total_relation_size(c.oid)), 0) from pg_class as c "
+            "join pg_namespace as n on n.oid = c.relnamespace "
+            f"where n.nspname in ('raw', 'marts') and c.relkind = 'r' and c.relname in ({tables})"
+        )
+        return int(cursor.fetchone()[0])
 
 
 def history_bytes(database: Database) -> int:

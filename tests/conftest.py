@@ -119,6 +119,9 @@ class Elt:
             # fail fast in tests: few retries, short backoff
             "RUNTIME__REQUEST_MAX_ATTEMPTS": "3",
             "RUNTIME__REQUEST_BACKOFF_FACTOR": "0.1",
+            # the simulator keeps 35 days of campus sessions: a first run reads them all, so
+            # that the oracle can expect every session of its dump
+            "SOURCES__INTRA__LOCATIONS_DAYS": "40",
             # the tiny world's SQL is too small for dbt's parallel threads to gain anything;
             # one thread spares dbt some CPU, and the suite is CPU-bound
             "INTRA_DBT_THREADS": "1",

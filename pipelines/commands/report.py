@@ -43,8 +43,11 @@ def freshness(runs: data.Runs, generated_at: datetime, newest_status: str | None
     else:
         since = age(max((generated_at - runs.published_at).total_seconds(), 0))
         published = f"last published {utc(runs.published_at)}, {since} before this report"
-        loaded = runs.data_loaded_at()
-        lines.append(published + (f" (data loaded up to {utc(loaded)})" if loaded else ""))
+        if runs.as_of is not None:  # the API's own time, when the run read it
+            published += f" (the API's data as of {utc(runs.as_of)})"
+        elif (loaded := runs.data_loaded_at()) is not None:
+            published += f" (data loaded up to {utc(loaded)})"
+        lines.append(published)
     if runs.newest_id is not None:
         lines.append(
             f"newest run: #{runs.newest_id}, started {utc(runs.newest_started_at)}, {newest_status}"

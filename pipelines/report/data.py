@@ -161,6 +161,7 @@ class Runs:
 
     published_at: datetime | None
     published_load_id: str | None
+    as_of: datetime | None  # the API's time the published build judged the data at
     newest_id: int | None
     newest_status: str | None
     newest_pid: int | None
@@ -222,12 +223,12 @@ def read_runs(cursor) -> Runs:
     ledger does not exist (marts made by something else than a run)."""
     cursor.execute("select to_regclass('elt.runs')")
     if cursor.fetchone()[0] is None:
-        return Runs(None, None, None, None, None, None)
+        return Runs(None, None, None, None, None, None, None)
     cursor.execute(
-        "select finished_at, published_load_id from elt.runs where published "
+        "select finished_at, published_load_id, as_of from elt.runs where published "
         "order by run_id desc limit 1"
     )
-    published = cursor.fetchone() or (None, None)
+    published = cursor.fetchone() or (None, None, None)
     cursor.execute(
         "select run_id, status, pid, started_at from elt.runs order by run_id desc limit 1"
     )

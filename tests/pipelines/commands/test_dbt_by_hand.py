@@ -19,7 +19,8 @@ from tests.pipelines.commands.conftest import age_newest_load, status
 
 pytestmark = pytest.mark.integration
 
-UNIT_TESTS = DBT_PROJECT_DIR / "models" / "history" / "_hist_events__unit_tests.yml"
+# Every file of dbt unit tests (the event log's rules, the logtime rules, the blackholes).
+UNIT_TESTS = sorted((DBT_PROJECT_DIR / "models").rglob("_*__unit_tests.yml"))
 # dbt_by_hand.main(<command>, <data dir>) in a process of its own
 MAIN = (
     "import sys, pathlib, pipelines.commands.dbt_by_hand as d; "
@@ -56,10 +57,10 @@ def test_dbt_by_hand_tests_the_published_marts_and_status_names_stale_sources(
     assert any('"marts"."users"' in sql for sql in compiled), "the tests read marts.users"
     assert not any("marts__build" in sql for sql in compiled)
 
-    # The event log's rules as dbt unit tests (models/history/_hist_events__unit_tests.yml):
+    # The rules as dbt unit tests (the event log, logtime, blackholes: UNIT_TESTS):
     # they pass by hand on the ELT's database, and the ELT's own build leaves them out.
     assert dbt_by_hand.main(["test", "--select", "test_type:unit"], elt.data_dir) == 0
-    unit_tests = yaml.safe_load(UNIT_TESTS.read_text())["unit_tests"]
+    unit_tests = [t for f in UNIT_TESTS for t in yaml.safe_load(f.read_text())["unit_tests"]]
     assert f"PASS={len(unit_tests)} " in capfd.readouterr().out
     assert "unit_test" not in (elt.data_dir / "logs" / "dbt-build.log").read_text()
 

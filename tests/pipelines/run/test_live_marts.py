@@ -93,6 +93,8 @@ def test_calls_grow_with_what_changed_and_a_quiet_run_costs_one_call_per_live_re
     by_id = math.ceil(len(unmatched_students(sim.admin)) / 100)
     assert calls.pop("projects_users") == 1 + by_id
     assert last_run_resources(elt)["projects_users"]["minimum_calls"] == 1 + by_id
+    # campus sessions have two windows, one of the sessions begun and one of those ended
+    assert calls.pop("locations") == 2
     assert calls == dict.fromkeys(calls, 1), calls
 
     # a day of activity: the calls follow what changed

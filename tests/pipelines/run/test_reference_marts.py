@@ -25,8 +25,13 @@ def sim():
         yield process
 
 
+# The marts that count time up to the run's (open campus sessions grow with the clock): a run
+# over unchanged data rightly changes them.
+COUNTING_TIME = ("logtime_daily", "campus_monthly", "student_progress", "campus_logtime_heatmap")
+
+
 def everything(elt) -> dict[str, list[tuple]]:
-    marts = [f"marts.{m}" for m in MARTS]
+    marts = [f"marts.{m}" for m in MARTS if m not in COUNTING_TIME]
     return {t: elt.table(t) for t in [*RAW_TABLES, *marts, *HISTORY_TABLES]}
 
 

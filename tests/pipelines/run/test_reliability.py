@@ -102,10 +102,10 @@ def test_per_second_429_bursts_are_absorbed(make_elt) -> None:
 
 
 def test_a_spent_hourly_quota_stops_cleanly_publishes_what_completed_and_resumes(make_elt) -> None:
-    """40 calls an hour, a backfill needing about 70 (and every run reads the reference
+    """40 calls an hour, a backfill needing about 120 (and every run reads the reference
     snapshots again, 11 calls): each run reads what it can, publishes it, says when to
-    resume, and the next one goes on from the last id it loaded. Three runs: the second
-    both resumes and stops again."""
+    resume, and the next one goes on from the last id it loaded. Several runs: the middle
+    ones both resume and stop again."""
     with simulator("--per-second", "20", "--per-hour", "40") as sim:
         elt = make_elt(sim)
         codes, live_read = [], 0
@@ -121,7 +121,7 @@ def test_a_spent_hourly_quota_stops_cleanly_publishes_what_completed_and_resumes
             assert run.returncode == 3, run.stdout
             assert "resume after" in run.stdout and "published" in run.stdout
             sim.admin.advance(3601, activity=False)  # the hourly window passes
-        assert codes == [3, 3, 0], codes
+        assert len(codes) >= 3 and codes == [3] * (len(codes) - 1) + [0], codes
         assert_marts_match_oracle(elt, sim)
         assert_live_marts_match(elt, sim)
         in_api = sum(
