@@ -103,8 +103,8 @@
     select
         changed.user_id,
         changed.campus_id,
-        campuses.time_zone,
-        min((changed.begin_at at time zone campuses.time_zone)::date) as from_day
+        time_zones.time_zone,
+        min((changed.begin_at at time zone time_zones.time_zone)::date) as from_day
     from (
         select
             user_id,
@@ -127,9 +127,10 @@
         from {{ ref('stg_intra__deleted_locations') }}
         where load_id > {{ processed_load_id() }}
     ) as changed
-    inner join {{ ref('campuses') }} as campuses
-        on changed.campus_id = campuses.campus_id
-    group by changed.user_id, changed.campus_id, campuses.time_zone
+    inner join {{ ref('int_campuses__time_zones') }} as time_zones
+        on changed.campus_id = time_zones.campus_id
+    where time_zones.time_zone is not null
+    group by changed.user_id, changed.campus_id, time_zones.time_zone
 {%- endmacro %}
 
 {# Pre-hook of logtime_daily: the days it is about to count again go first. #}

@@ -14,10 +14,6 @@
 select
     campus_id,
     name,
-    time_zone
-from {{ ref('campuses') }}
-where
-    time_zone is null
-    or time_zone not in (
-        select known.name from pg_catalog.pg_timezone_names as known
-    )
+    served_time_zone as time_zone
+from {{ ref('int_campuses__time_zones') }}
+where time_zone is null

@@ -13,15 +13,9 @@ locations as (
 
 ),
 
-campuses as (
+time_zones as (
 
-    select * from {{ ref('campuses') }}
-
-),
-
-known_time_zones as (
-
-    select name as time_zone from pg_catalog.pg_timezone_names
+    select * from {{ ref('int_campuses__time_zones') }}
 
 ),
 
@@ -31,7 +25,7 @@ judged as (
         locations.location_id,
         locations.user_id,
         locations.campus_id,
-        campuses.time_zone,
+        time_zones.time_zone,
         locations.begin_at,
         locations.end_at,
         case
@@ -42,7 +36,7 @@ judged as (
             when
                 locations.begin_at > {{ run_as_of() }}
                 then 'begins_after_the_run'
-            when known_time_zones.time_zone is null then 'unknown_time_zone'
+            when time_zones.time_zone is null then 'unknown_time_zone'
         end as exclusion,
         least(
             coalesce(locations.end_at, {{ run_as_of() }}),
@@ -53,10 +47,8 @@ judged as (
         least(coalesce(locations.end_at, {{ run_as_of() }}), {{ run_as_of() }})
         > locations.begin_at + {{ logtime_session_cap() }} as is_capped
     from locations
-    inner join campuses
-        on locations.campus_id = campuses.campus_id
-    left join known_time_zones
-        on campuses.time_zone = known_time_zones.time_zone
+    inner join time_zones
+        on locations.campus_id = time_zones.campus_id
 
 )
 

@@ -14,16 +14,14 @@ as_of as (
 periods as (
 
     select
-        campuses.campus_id,
-        campuses.time_zone,
-        (as_of.moment at time zone campuses.time_zone)::date
+        time_zones.campus_id,
+        time_zones.time_zone,
+        (as_of.moment at time zone time_zones.time_zone)::date
         - 28 as period_start,
-        (as_of.moment at time zone campuses.time_zone)::date as period_end
-    from {{ ref('campuses') }} as campuses
+        (as_of.moment at time zone time_zones.time_zone)::date as period_end
+    from {{ ref('int_campuses__time_zones') }} as time_zones
     cross join as_of
-    where campuses.time_zone in (
-        select known.name from pg_catalog.pg_timezone_names as known
-    )
+    where time_zones.time_zone is not null
 
 ),
 

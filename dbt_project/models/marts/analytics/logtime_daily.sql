@@ -25,7 +25,7 @@
 -- depends_on: {{ ref('int_users__scope') }}
 -- depends_on: {{ ref('locations') }}
 -- depends_on: {{ ref('stg_intra__deleted_locations') }}
--- depends_on: {{ ref('campuses') }}
+-- depends_on: {{ ref('int_campuses__time_zones') }}
 
 with
 

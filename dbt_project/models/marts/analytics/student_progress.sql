@@ -16,9 +16,10 @@ users as (
 
 ),
 
-campuses as (
+time_zones as (
 
-    select * from {{ ref('campuses') }}
+    -- null for a campus whose zone PostgreSQL does not know, as its local days
+    select * from {{ ref('int_campuses__time_zones') }}
 
 ),
 
@@ -90,15 +91,15 @@ logtime as (
         logtime_daily.user_id,
         sum(logtime_daily.seconds) filter (
             where logtime_daily.day
-            > (as_of.moment at time zone campuses.time_zone)::date - 7
+            > (as_of.moment at time zone time_zones.time_zone)::date - 7
         ) as logtime_7_days_seconds,
         sum(logtime_daily.seconds) filter (
             where logtime_daily.day
-            > (as_of.moment at time zone campuses.time_zone)::date - 30
+            > (as_of.moment at time zone time_zones.time_zone)::date - 30
         ) as logtime_30_days_seconds
     from {{ ref('logtime_daily') }} as logtime_daily
-    inner join campuses
-        on logtime_daily.campus_id = campuses.campus_id
+    inner join time_zones
+        on logtime_daily.campus_id = time_zones.campus_id
     cross join as_of
     group by 1
 
@@ -148,8 +149,8 @@ final as (
         enrolments.level,
         enrolments.grade,
         enrolments.blackholed_at,
-        (enrolments.blackholed_at at time zone campuses.time_zone)::date
-        - (as_of.moment at time zone campuses.time_zone)::date
+        (enrolments.blackholed_at at time zone time_zones.time_zone)::date
+        - (as_of.moment at time zone time_zones.time_zone)::date
             as blackhole_days_left,
         coalesce(enrolments.blackholed_at <= as_of.moment, false)
             as is_past_blackhole,
@@ -168,8 +169,8 @@ final as (
         scope_streaks.in_scope_since
     from users
     cross join as_of
-    inner join campuses
-        on users.campus_id = campuses.campus_id
+    inner join time_zones
+        on users.campus_id = time_zones.campus_id
     left join enrolments
         on users.user_id = enrolments.user_id
     left join projects
