@@ -280,7 +280,8 @@ NETWORK_MEDIAN = "median level (campus medians weighted by cohort size)"
 def cohort_name(rows: list[dict]) -> str:
     first = rows[0]
     students = max(column(rows, "students"))
-    return f"{first['pool_month'].capitalize()} {first['pool_year']} ({students:,} students)"
+    people = "student" if students == 1 else "students"
+    return f"{first['pool_month'].capitalize()} {first['pool_year']} ({students:,} {people})"
 
 
 def cohort_menu(campus: str, cohorts: list[list[dict]]) -> dict:
