@@ -23,7 +23,9 @@ final as (
     select
         campuses.campus_id,
         campuses.name,
-        case when known.name is not null then campuses.time_zone end as time_zone,
+        case
+            when known.name is not null then campuses.time_zone
+        end as time_zone,
         campuses.time_zone as served_time_zone
     from campuses
     left join known

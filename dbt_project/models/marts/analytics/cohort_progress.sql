@@ -32,17 +32,16 @@ as_of as (
 
 first_campus as (
 
-    select
+    -- each student's campus in their first version in the population (distinct
+    -- on, not a join on the first version: PostgreSQL then knows there is one
+    -- row per student, and plans the joins below for thousands, not a handful)
+    select distinct on (user_id)
         user_id,
-        campus_id
-    from (
-        select
-            *,
-            row_number() over (partition by user_id order by version) as nth
-        from {{ ref('hist_users_scope') }}
-        where is_in_scope
-    ) as in_scope_versions
-    where nth = 1
+        campus_id,
+        version
+    from {{ ref('hist_users_scope') }}
+    where is_in_scope
+    order by 1, 3
 
 ),
 
@@ -58,51 +57,52 @@ pool_months as (
 
 ),
 
+pools as (
+
+    select
+        users.user_id,
+        users.pool_month,
+        case
+            when users.pool_year ~ '^[0-9]{4}$' then users.pool_year::integer
+        end as pool_year
+    from {{ ref('stg_intra__users') }} as users
+
+),
+
 members as (
 
     select
         first_campus.user_id,
         first_campus.campus_id,
-        users.pool_year::integer as pool_year,
-        users.pool_month,
-        make_date(users.pool_year::integer, pool_months.month_number, 1)
-            as cohort_start
+        pools.pool_year,
+        pools.pool_month,
+        make_date(pools.pool_year, pool_months.month_number, 1) as cohort_start
     from first_campus
-    inner join {{ ref('stg_intra__users') }} as users
-        on first_campus.user_id = users.user_id
+    inner join pools
+        on first_campus.user_id = pools.user_id
     inner join pool_months
-        on users.pool_month = pool_months.pool_month
-    where users.pool_year ~ '^[0-9]{4}$'
+        on pools.pool_month = pool_months.pool_month
+    where pools.pool_year is not null
 
 ),
 
-cohorts as (
+member_months as (
 
+    -- each member at the end of each month since their cohort began (joined to
+    -- nothing: a join of cohorts with their members is one PostgreSQL cannot
+    -- estimate, and it then loops over every member for each month)
     select
-        campus_id,
-        pool_year,
-        pool_month,
-        cohort_start,
-        count(*) as students
-    from members
-    group by 1, 2, 3, 4
-
-),
-
-points as (
-
-    select
-        cohorts.*,
+        members.*,
         months_since_start,
         least(
             (
-                cohorts.cohort_start
+                members.cohort_start
                 + (months_since_start + 1) * interval '1 month'
             )
             at time zone 'UTC',
             as_of.moment
         ) as month_end
-    from cohorts
+    from members
     cross join as_of
     cross join
         lateral generate_series(
@@ -110,21 +110,21 @@ points as (
             (
                 extract(
                     year from age(
-                        as_of.moment at time zone 'UTC', cohorts.cohort_start
+                        as_of.moment at time zone 'UTC', members.cohort_start
                     )
                 )
                 * 12
                 + extract(
                     month from age(
-                        as_of.moment at time zone 'UTC', cohorts.cohort_start
+                        as_of.moment at time zone 'UTC', members.cohort_start
                     )
                 )
             )::integer
         ) as months_since_start
     where
-        cohorts.cohort_start <= as_of.moment at time zone 'UTC'
+        members.cohort_start <= as_of.moment at time zone 'UTC'
         {% if is_incremental() %}
-            and cohorts.cohort_start
+            and members.cohort_start
             + (months_since_start + 1) * interval '1 month'
             >= date_trunc('month', as_of.moment at time zone 'UTC')
             - interval '1 month'
@@ -176,123 +176,86 @@ reached as (
 
 ),
 
+milestones_reached as (
+
+    -- one row per member: when they reached each milestone, or null
+    select
+        user_id,
+        {% for _ in milestones -%}
+            max(reached_at) filter (
+                where milestone = {{ loop.index0 }}
+            ) as milestone_{{ loop.index0 }}_reached_at,
+        {% endfor -%}
+        count(*) as milestones
+    from reached
+    group by 1
+
+),
+
 member_points as (
 
+    -- each member at each month's end: in scope or not, their level, milestones
     select
-        points.campus_id,
-        points.pool_year,
-        points.pool_month,
-        points.months_since_start,
-        members.user_id,
+        member_months.campus_id,
+        member_months.pool_year,
+        member_months.pool_month,
+        member_months.cohort_start,
+        member_months.months_since_start,
+        member_months.month_end,
+        member_months.user_id,
+        {% for _ in milestones -%}
+            milestones_reached.milestone_{{ loop.index0 }}_reached_at,
+        {% endfor -%}
         scope_versions.user_id is not null as is_in_scope,
         enrolment_versions.level
-    from points
-    inner join members
-        on
-            points.campus_id = members.campus_id
-            and points.pool_year = members.pool_year
-            and points.pool_month = members.pool_month
+    from member_months
+    left join milestones_reached
+        on member_months.user_id = milestones_reached.user_id
     left join {{ ref('hist_users_scope') }} as scope_versions
         on
-            members.user_id = scope_versions.user_id
+            member_months.user_id = scope_versions.user_id
             and scope_versions.is_in_scope
-            and points.month_end > scope_versions.valid_from
+            and member_months.month_end > scope_versions.valid_from
             and (
                 scope_versions.valid_to is null
-                or points.month_end <= scope_versions.valid_to
+                or member_months.month_end <= scope_versions.valid_to
             )
     left join {{ ref('hist_cursus_users') }} as enrolment_versions
         on
-            members.user_id = enrolment_versions.user_id
+            member_months.user_id = enrolment_versions.user_id
             and scope_versions.user_id is not null
             and enrolment_versions.cursus_id = {{ var('cursus_id') }}
-            and points.month_end > enrolment_versions.valid_from
+            and member_months.month_end > enrolment_versions.valid_from
             and (
                 enrolment_versions.valid_to is null
-                or points.month_end <= enrolment_versions.valid_to
+                or member_months.month_end <= enrolment_versions.valid_to
             )
-
-),
-
-progress as (
-
-    select
-        member_points.campus_id,
-        member_points.pool_year,
-        member_points.pool_month,
-        member_points.months_since_start,
-        count(*) filter (where member_points.is_in_scope) as still_in_scope,
-        percentile_cont(0.5) within group (
-            order by member_points.level
-        ) as median_level
-    from member_points
-    group by 1, 2, 3, 4
-
-),
-
-milestone_counts as (
-
-    select
-        points.campus_id,
-        points.pool_year,
-        points.pool_month,
-        points.months_since_start
-        {%- for _ in milestones %}
-            ,
-            count(distinct reached.user_id) filter (
-                where reached.milestone = {{ loop.index0 }}
-            ) as milestone_{{ loop.index0 }}_reached
-    
-        {%- endfor %}
-    from points
-    inner join members
-        on
-            points.campus_id = members.campus_id
-            and points.pool_year = members.pool_year
-            and points.pool_month = members.pool_month
-    inner join reached
-        on
-            members.user_id = reached.user_id
-            and points.month_end > reached.reached_at
-    group by 1, 2, 3, 4
 
 ),
 
 final as (
 
     select
-        points.campus_id,
-        points.pool_year,
-        points.pool_month,
-        points.cohort_start,
-        points.months_since_start,
-        points.students::integer as students,
-        coalesce(progress.still_in_scope, 0)::integer as still_in_scope,
-        round(progress.median_level::numeric, 2) as median_level
-        {%- for _ in milestones %}
-            ,
+        campus_id,
+        pool_year,
+        pool_month,
+        cohort_start,
+        months_since_start,
+        count(*)::integer as students,
+        (count(*) filter (where is_in_scope))::integer as still_in_scope,
+        {% for _ in milestones -%}
             round(
-                coalesce(
-                    milestone_counts.milestone_{{ loop.index0 }}_reached, 0
-                )::numeric
-                / points.students,
+                count(*) filter (
+                    where milestone_{{ loop.index0 }}_reached_at < month_end
+                ) / count(*)::numeric,
                 4
-            ) as milestone_{{ loop.index0 }}_share
-    
-        {%- endfor %}
-    from points
-    left join progress
-        on
-            points.campus_id = progress.campus_id
-            and points.pool_year = progress.pool_year
-            and points.pool_month = progress.pool_month
-            and points.months_since_start = progress.months_since_start
-    left join milestone_counts
-        on
-            points.campus_id = milestone_counts.campus_id
-            and points.pool_year = milestone_counts.pool_year
-            and points.pool_month = milestone_counts.pool_month
-            and points.months_since_start = milestone_counts.months_since_start
+            ) as milestone_{{ loop.index0 }}_share,
+        {% endfor -%}
+        round(
+            (percentile_cont(0.5) within group (order by level))::numeric, 2
+        ) as median_level
+    from member_points
+    group by 1, 2, 3, 4, 5
 
 )
 
