@@ -15,7 +15,8 @@
 #}
 
 {% macro live_mart_batch(
-    staging_model, unique_key, reference=none, newly_true=none, post_hooks=[]
+    staging_model, unique_key, reference=none, newly_true=none, post_hooks=[],
+    pre_hooks=[], indexes=[]
 ) -%}
     {%- set deletions_model = staging_model.replace(
         'stg_intra__', 'stg_intra__deleted_'
@@ -33,12 +34,12 @@
         incremental_strategy='delete+insert',
         indexes=[{'columns': [unique_key], 'unique': True}]
         + ([{'columns': ['user_id']}] if unique_key != 'user_id' else [])
-        + [{'columns': ['_processed_load_id']}],
+        + [{'columns': ['_processed_load_id']}] + indexes,
         pre_hook=[
             "{{ live_mart_delete_users_out_of_scope() }}",
             "{{ live_mart_delete_deleted_rows('"
             ~ deletions_model ~ "', '" ~ unique_key ~ "') }}",
-        ],
+        ] + pre_hooks,
         post_hook=hooks,
     ) -}}
 

@@ -96,8 +96,12 @@
 {#
     The students and campuses whose logtime_daily a build counts again, and
     from which local day: those with a session this build wrote (new, closed,
-    or of a student who entered the population), still open (it grows with the
-    run's time) or deleted since. Read by the model and by its pre-hook.
+    or of a student who entered the population), still growing when the
+    mart's rows were counted (open, or with a logout after that time, and not
+    capped yet: it grows with the run's time), or deleted since. Read by the
+    model and by its pre-hook. The time the rows were counted is taken as the
+    load their build had processed (a moment before that build's time: a few
+    sessions more are counted again, none fewer).
 #}
 {% macro logtime_recount() -%}
     select
@@ -118,7 +122,9 @@
             campus_id,
             begin_at
         from {{ ref('locations') }}
-        where end_at is null
+        where
+            begin_at + {{ logtime_session_cap() }} > {{ logtime_counted_at() }}
+            and coalesce(end_at, 'infinity') > {{ logtime_counted_at() }}
         union all
         select
             user_id,
@@ -131,6 +137,11 @@
         on changed.campus_id = time_zones.campus_id
     where time_zones.time_zone is not null
     group by changed.user_id, changed.campus_id, time_zones.time_zone
+{%- endmacro %}
+
+{# When logtime_daily's rows were counted: the load its last build processed. #}
+{% macro logtime_counted_at() -%}
+    to_timestamp(nullif({{ processed_load_id() }}, '')::numeric)
 {%- endmacro %}
 
 {# Pre-hook of logtime_daily: the days it is about to count again go first. #}

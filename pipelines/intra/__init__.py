@@ -142,9 +142,7 @@ def intra(
             "sources.intra.locations_days and sources.intra.locations_recheck_hours must be "
             f"at least 1, not {locations_days} and {locations_recheck_hours}"
         )
-    sessions = SessionsSettings(
-        overlap, timedelta(days=locations_days), timedelta(hours=locations_recheck_hours)
-    )
+    sessions = SessionsSettings(overlap, locations_days, timedelta(hours=locations_recheck_hours))
     live = [
         sessions_resource(api, reports, name, endpoint, sessions, full)
         if name == "locations"
@@ -220,13 +218,10 @@ def unseen_ids(table: str) -> Callable[[str, int], list[int]]:
     return query
 
 
-def raw_rows(sql: str, *params, tables: tuple[str, ...], name: str = "") -> list[tuple]:
-    """The rows of a query on raw tables (``{table}`` in ``sql``; ``{name}`` too when one table
-    is given a ``name``), none while one is missing."""
+def raw_rows(sql: str, *params, tables: tuple[str, ...]) -> list[tuple]:
+    """The rows of a query on raw tables (``{name}`` in ``sql``), none while one is missing."""
     with dlt.current.pipeline().sql_client() as client:
         names = {table: client.make_qualified_table_name(table) for table in tables}
-        if name:
-            names[name] = names[tables[0]]
         try:
             rows = client.execute_sql(sql.format(**names), *params)
         except DatabaseUndefinedRelation:
@@ -420,8 +415,11 @@ def live_resource(
 
 @dataclass(frozen=True)
 class SessionsSettings:
+    """How the campus sessions are read: the windows' overlap, the days a first (or full)
+    run reads, how long a session stays open before it is read again by id."""
+
     overlap: timedelta
-    days: timedelta
+    days: int
     recheck: timedelta
 
 
@@ -431,20 +429,20 @@ def raw_sessions(table: str) -> locations.RawSessions:
     whose = "id, user_id, campus_id, begin_at"
 
     def open_before(moment: str) -> list[int]:
-        sql = f"select id from {{t}} where {alive} and end_at is null and begin_at < %s order by 1"
-        return [row[0] for row in raw_rows(sql, moment, tables=(table,), name="t")]
+        sql = f"select id from {{{table}}} where {alive} and end_at is null and begin_at < %s"
+        return sorted(row[0] for row in raw_rows(sql, moment, tables=(table,)))
 
     def rows_of(ids: list[int]) -> list[tuple]:
-        sql = f"select {whose} from {{t}} where {alive} and id = any(%s) order by 1"
-        return raw_rows(sql, ids, tables=(table,), name="t")
+        sql = f"select {whose} from {{{table}}} where {alive} and id = any(%s) order by 1"
+        return raw_rows(sql, ids, tables=(table,))
 
-    def unseen(marker: str, start: str) -> list[tuple]:
+    def unseen(marker: str, start: str, open_too: bool) -> list[tuple]:
         sql = (
-            f"select {whose} from {{t}} where {alive} "
+            f"select {whose} from {{{table}}} where {alive} "
             f"and {FULL_RUN_MARKER} is distinct from %s "
-            "and (begin_at >= %s or end_at is null) order by 1"
+            "and (begin_at >= %s or (end_at is null and %s)) order by 1"
         )
-        return raw_rows(sql, marker, start, tables=(table,), name="t")
+        return raw_rows(sql, marker, start, open_too, tables=(table,))
 
     return locations.RawSessions(open_before, rows_of, unseen)
 
@@ -476,7 +474,7 @@ def sessions_resource(
             overlap=settings.overlap,
             full=full,
             campuses=campuses,
-            days=settings.days.days,
+            days=settings.days,
             recheck=settings.recheck,
             raw=raw_sessions(name),
             report=report,

@@ -9,11 +9,16 @@ run reads two windows of the server's time since the previous run, each by keyse
 - ``ended``: ``range[end_at]``, the sessions that closed, whenever they began.
 
 The first run reads the sessions that began in the last ``days`` days, plus ``REACH`` before,
-so that a session crossing into the window is whole. Sessions still open ``recheck_hours``
+so that a session crossing into the window is whole (a ``catch_up`` scan); so does a later
+run for a campus new to the kept ones. Sessions still open ``recheck_hours``
 after they began are read again by id (``filter[id]``, ``IDS_PER_CALL`` a call), once every
 ``recheck_hours``: a session the intra deleted, or closed with an end before the window, shows
 there. A full run reads the window again in full, with every session still open; a session
 it does not see again is gone from the API and becomes a tombstone (``incremental``).
+
+Two filters the API may ignore are checked on what it answers, and an answer that shows it
+ignored them buries nothing: ``filter[id]`` (sessions not asked for) and ``filter[end]=false``
+(closed sessions among the open ones). The run warns and goes on.
 
 The listing: one for every kept campus (``/v2/locations?filter[campus_id]=a,b,...``). Whether
 the API takes a list there is unknown: when it refuses it (400), each campus's own listing
@@ -27,7 +32,7 @@ resources' scans, so that a run stopped by the hourly quota resumes where it sto
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
@@ -48,19 +53,18 @@ IDS_PER_CALL = 100
 NETWORK, PER_CAMPUS = "network", "per_campus"
 
 
-class FilterNotHonoured(Exception):
-    """The API answered ``filter[id]`` with sessions that were not asked for."""
-
-
 @dataclass
 class SessionScan:
     """One pass over the sessions: a time window, the open ones by id, or a full read."""
 
-    kind: str  # "begun" | "ended" | "by_id" | "full_begun" | "full_open"
+    # "catch_up" | "begun" | "ended" | "by_id" | "full_open" | "full_begun"
+    kind: str
     start: str | None = None
     end: str | None = None
-    campus: int | None = None  # one campus's own listing; None: every kept campus at once
+    campus: int | None = None  # one campus's own listing; None: the list of campuses
+    campuses: list[int] = field(default_factory=list)  # catch_up: its campuses (else all)
     ids: list[int] = field(default_factory=list)  # by_id: the sessions to read again
+    gone: list[int] = field(default_factory=list)  # by_id: asked for, not returned so far
     after_id: int | None = None  # the last id this scan loaded
     started: str = ""  # server time when the scan was planned (a full run's marker)
 
@@ -69,7 +73,7 @@ class SessionScan:
 
     def params(self, campuses: list[int]) -> dict[str, str]:
         params: dict[str, str] = {}
-        if self.kind in ("begun", "full_begun"):
+        if self.kind in ("catch_up", "begun", "full_begun"):
             params["range[begin_at]"] = f"{self.start},{self.end}"
         elif self.kind == "ended":
             params["range[end_at]"] = f"{self.start},{self.end}"
@@ -78,11 +82,15 @@ class SessionScan:
         if self.kind == "by_id":
             params["filter[id]"] = ",".join(map(str, self.ids))
         elif self.campus is None:
-            params["filter[campus_id]"] = ",".join(map(str, campuses))
+            params["filter[campus_id]"] = ",".join(map(str, self.campuses or campuses))
         return params
 
 
-def by_id_scans(ids: list[int], started: str) -> list[SessionScan]:
+WINDOW_SCANS = ("catch_up", "begun", "ended")
+FULL_SCANS = ("full_open", "full_begun")
+
+
+def by_id_scans(ids: Iterable[int], started: str) -> list[SessionScan]:
     ids = sorted(set(ids))
     return [
         SessionScan("by_id", ids=ids[i : i + IDS_PER_CALL], started=started)
@@ -106,7 +114,7 @@ def plan(
     campuses: list[int],
     full: bool,
     days: int,
-    open_ids: list[int] = (),
+    open_ids: Iterable[int] = (),
 ) -> list[SessionScan]:
     """The scans of this run: the unfinished ones first (a run the quota stopped), else what
     this run asks for. ``open_ids`` are the sessions due to be read again by id."""
@@ -114,22 +122,27 @@ def plan(
     if saved:
         return saved
     end = stamp(now)
+    span_start = stamp(now - timedelta(days=days) - REACH)
     targets = per_listing(state.get("listing", NETWORK), campuses, full)
     if full:
-        start = stamp(now - timedelta(days=days) - REACH)
         return [
-            *(SessionScan("full_open", start, end, c, started=end) for c in targets),
-            *(SessionScan("full_begun", start, end, c, started=end) for c in targets),
+            *(SessionScan("full_open", span_start, end, c, started=end) for c in targets),
+            *(SessionScan("full_begun", span_start, end, c, started=end) for c in targets),
         ]
     window_end = state.get("window_end")
-    if window_end is None:
-        start = stamp(now - timedelta(days=days) - REACH)
-        return [SessionScan("begun", start, end, c, started=end) for c in targets]
+    if window_end is None:  # the first run: every kept campus's span
+        return [SessionScan("catch_up", span_start, end, c, started=end) for c in targets]
     start = stamp(parse(window_end) - overlap)
+    # campuses new to the kept ones: their span, as a first run reads it
+    new = sorted(set(campuses) - set(state.get("covered", campuses)))
+    catch_ups = [SessionScan("catch_up", span_start, end, campuses=new, started=end)] if new else []
+    if len(targets) > 1:
+        catch_ups = per_campus(catch_ups, new)
     return [
+        *catch_ups,
         *(SessionScan("begun", start, end, c, started=end) for c in targets),
         *(SessionScan("ended", start, end, c, started=end) for c in targets),
-        *by_id_scans(list(open_ids), end),
+        *by_id_scans(open_ids, end),
     ]
 
 
@@ -142,11 +155,14 @@ def per_listing(listing: str, campuses: list[int], full: bool) -> list[int | Non
 
 
 def per_campus(scans: list[SessionScan], campuses: list[int]) -> list[SessionScan]:
-    """The scans with each every-campus listing split into one scan per campus."""
+    """The scans with each listing of several campuses split into one scan per campus."""
     split = []
     for scan in scans:
         if scan.campus is None and scan.kind != "by_id":
-            split += [SessionScan(**{**asdict(scan), "campus": c}) for c in campuses]
+            split += [
+                SessionScan(**{**asdict(scan), "campus": c, "campuses": [c]})
+                for c in (scan.campuses or campuses)
+            ]
         else:
             split.append(scan)
     return split
@@ -180,8 +196,9 @@ class RawSessions:
     # (id, user_id, campus_id, begin_at) of the given ids
     rows_of: Callable[[list[int]], list[tuple]]
     # (id, user_id, campus_id, begin_at) of the rows that a full run (its marker, first
-    # argument) did not read although they began in its window (from the second) or are open
-    unseen: Callable[[str, str], list[tuple]]
+    # argument) did not read although they began in its window (from the second), or are
+    # still open (when the third is true)
+    unseen: Callable[[str, str, bool], list[tuple]]
 
 
 def tombstones(rows: list[tuple]) -> list[dict]:
@@ -191,6 +208,10 @@ def tombstones(rows: list[tuple]) -> list[dict]:
         {"id": i, "user_id": u, "campus_id": c, "begin_at": b, DELETED_FLAG: True}
         for i, u, c, b in rows
     ]
+
+
+class IgnoredFilter(Exception):
+    """The API's answer shows that it ignored a filter: ``what`` it means for the run."""
 
 
 def sync(
@@ -214,12 +235,17 @@ def sync(
     now = api.server_now()
     if full and not state.get("scans"):
         state.pop("listing", None)  # a full run tries the one listing again
+        state.pop("open_unread", None)
     due = not full and recheck_due(state, now, recheck)
     open_ids = raw.open_before(stamp(now - recheck)) if due else []
     if due and not open_ids:
         state["rechecked_at"] = stamp(now)  # nothing open for that long: nothing to read
     scans = plan(state, now, overlap, campuses, full, days, open_ids)
-    state["scans"] = [asdict(s) for s in scans]
+
+    def save() -> None:
+        state["scans"] = [asdict(s) for s in scans]
+
+    save()
     report.listing = state.get("listing", NETWORK)
     earlier: set[int] = set()  # ids this run yielded
     # ids this run read, yielded or not: raw has them only once the run's load is done, so
@@ -230,13 +256,15 @@ def sync(
         scan = scans[0]
         report.scans.append(scan.kind)
         report.scan_records.append(0)
-        seen: set[int] = set()
         try:
             for page in api.pages(name, scan.path(), scan.params(campuses), scan.after_id):
+                check_filters(scan, page)
                 last_id = page[-1]["id"] if page else scan.after_id
-                if scan.kind == "by_id":
-                    check_asked(page, scan.ids)
-                seen.update(r["id"] for r in page)
+                returned = {r["id"] for r in page}
+                if scan.kind == "by_id":  # the ids this page passed over were not returned
+                    low, high = scan.after_id or 0, last_id or 0
+                    scan.gone += [i for i in scan.ids if low < i <= high and i not in returned]
+                read.update(returned)
                 rows = [row for row in map(slim, page) if row and row["id"] not in earlier]
                 earlier.update(row["id"] for row in rows)
                 if scan.kind in FULL_SCANS:
@@ -246,13 +274,22 @@ def sync(
                 report.scan_records[-1] += len(page)
                 yield rows
                 scan.after_id = max(scan.after_id or 0, last_id or 0)
-                state["scans"] = [asdict(s) for s in scans]
+                save()
         except QuotaExhausted as stop:
             report.stopped = stop
             log.info(
                 "%s: hourly quota spent; %s scan saved after id %s", name, scan.kind, scan.after_id
             )
             return
+        except IgnoredFilter as ignored:
+            report.warnings.append(str(ignored))
+            scans[:] = [s for s in scans if s.kind != scan.kind]  # the others ask the same
+            if scan.kind == "by_id":
+                state["rechecked_at"] = scan.started
+            else:  # full_open: the open sessions before the window were not read
+                state["open_unread"] = True
+            save()
+            continue
         except HTTPError as error:
             if not refused_campus_list(error, scan):
                 raise
@@ -262,35 +299,40 @@ def sync(
             )
             state["listing"] = report.listing = PER_CAMPUS
             scans[:] = per_campus(scans, campuses)
-            state["scans"] = [asdict(s) for s in scans]
+            save()
             report.scans.pop()
             report.scan_records.pop()
             continue
         scans.pop(0)
-        read.update(seen)
-        if scan.kind == "by_id" and set(scan.ids) - read:
-            yield bury(raw.rows_of(sorted(set(scan.ids) - read)), report)
+        if scan.kind == "by_id":
+            gone = set(scan.gone) | {i for i in scan.ids if i > (scan.after_id or 0)}
+            if gone - read:
+                yield bury(raw.rows_of(sorted(gone - read)), report)
         if scan.kind in FULL_SCANS and not any(s.kind in FULL_SCANS for s in scans):
-            unseen = raw.unseen(scan.started, scan.start)
+            unseen = raw.unseen(scan.started, scan.start, not state.get("open_unread"))
             yield bury([row for row in unseen if row[0] not in read], report)
-        complete(scan, scans, state, report)
-        state["scans"] = [asdict(s) for s in scans]
+        complete(scan, scans, state, report, campuses)
+        save()
 
 
-FULL_SCANS = ("full_open", "full_begun")
-WINDOW_SCANS = ("begun", "ended")
-
-
-def complete(scan: SessionScan, left: list[SessionScan], state: dict, report: SyncReport):
-    """What the last scan of its kind completes: the windows, the re-read, the full read."""
+def complete(
+    scan: SessionScan, left: list[SessionScan], state: dict, report: SyncReport, campuses
+) -> None:
+    """What the last scan of its kind completes: the windows, a catch-up of campuses, the
+    re-read, the full read."""
     kinds_left = {s.kind for s in left}
-    if scan.kind in WINDOW_SCANS and not kinds_left & set(WINDOW_SCANS):
+    if scan.kind == "catch_up" and "catch_up" not in kinds_left:
+        state["covered"] = sorted(set(state.get("covered", [])) | set(scan.campuses or campuses))
+        state.setdefault("window_end", scan.end)  # the first run's catch-up is its window
+    if scan.kind in ("begun", "ended") and not kinds_left & set(WINDOW_SCANS):
         state["window_end"] = scan.end
     elif scan.kind == "by_id" and "by_id" not in kinds_left:
         state["rechecked_at"] = scan.started
     elif scan.kind in FULL_SCANS and not kinds_left & set(FULL_SCANS):
         report.read_in_full = True
         state["window_end"] = state["rechecked_at"] = scan.started
+        state["covered"] = sorted(campuses)
+        state.pop("open_unread", None)
 
 
 def bury(rows: list[tuple], report: SyncReport) -> list[dict]:
@@ -298,17 +340,26 @@ def bury(rows: list[tuple], report: SyncReport) -> list[dict]:
     return tombstones(rows)
 
 
-def check_asked(page: list[dict], asked: list[int]) -> None:
-    stray = {r["id"] for r in page} - set(asked)
-    if stray:
-        raise FilterNotHonoured(
-            f"/v2/locations?filter[id]=... returned {len(stray)} session(s) not asked for: "
-            "the API ignored the filter (nothing was deleted)"
+def check_filters(scan: SessionScan, page: list[dict]) -> None:
+    """Raise ``IgnoredFilter`` when a page shows that the API ignored the scan's filter."""
+    if scan.kind == "by_id":
+        stray = {r["id"] for r in page} - set(scan.ids)
+        if stray:
+            raise IgnoredFilter(
+                f"/v2/locations?filter[id]=... returned {len(stray)} session(s) not asked for: "
+                "the API ignored the filter; sessions still open are not read again by id "
+                "this time, and none is taken for deleted"
+            )
+    elif scan.kind == "full_open" and any(r.get("end_at") for r in page):
+        raise IgnoredFilter(
+            "locations?filter[end]=false returned closed sessions: the API ignored the filter; "
+            "this full run reads no session open since before its span, and deletes none of "
+            "them"
         )
 
 
 def refused_campus_list(error: HTTPError, scan: SessionScan) -> bool:
-    """A 400 on the one listing for every kept campus: the API does not take the list."""
+    """A 400 on the one listing of several campuses: the API does not take the list."""
     response = error.response
     return (
         response is not None

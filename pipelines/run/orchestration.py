@@ -8,6 +8,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import dlt
@@ -21,11 +22,13 @@ from pipelines.config import (
     RESOURCES,
     ExitCode,
     RunStatus,
+    source_setting,
 )
 from pipelines.database import Database, DatabaseError, resolve_database
 from pipelines.dbt_runner import run_dbt
 from pipelines.intra.auth import InvalidCredentials
-from pipelines.intra.settings import LIVE_ENDPOINTS, REFERENCE_ENDPOINTS
+from pipelines.intra.locations import REACH
+from pipelines.intra.settings import LIVE_ENDPOINTS, LOCATIONS_DAYS, REFERENCE_ENDPOINTS
 from pipelines.run import ledger
 from pipelines.run.connect import Connection, connect_api
 from pipelines.run.data_warnings import unknown_time_zones
@@ -147,7 +150,9 @@ class Run:
         else:
             as_of = api.server_now()
             create_raw_indexes(database)  # what the erasure and dbt's incremental reads use
-            erased = erase_anonymized(database, as_of)
+            kept_days = source_setting("locations_days", LOCATIONS_DAYS)
+            kept_since = as_of - timedelta(days=int(kept_days)) - REACH
+            erased = erase_anonymized(database, as_of, kept_since)
             if erased:
                 say(
                     "erased anonymized users' personal fields in raw: "

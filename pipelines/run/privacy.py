@@ -12,7 +12,9 @@ Their rows stay (id and progress are not personal), but after every run:
 - every project team they were in, in their rows and in their teammates': the member gets
   the pseudonym, and the team's free text (name, repository path) becomes null, whatever it
   says (see ``SCRUBBED_TEAMS``);
-- their campus sessions (``raw.locations``) lose the seat they were at (``host``);
+- their campus sessions (``raw.locations``) lose the seat they were at (``host``); the
+  sessions of people ``raw.users`` does not hold (whose anonymization the ELT cannot see)
+  are kept only for the days a first run reads (``locations_days``);
 - the previous build of the marts (``marts__build``, kept for the next incremental build)
   gets the same erasure as the published one (``erase_anonymized_in_previous_marts``).
 
@@ -134,14 +136,26 @@ LOCATIONS = (
     "update raw.locations as l set host = null"
     " from anonymized where l.user_id = anonymized.id and l.host is not null"
 )
+# The sessions of people raw.users does not hold (pisciners, students of other cursus: every
+# student's sessions are loaded, and who joins the cursus is known only later) are kept for
+# the days a first run reads, so that a pisciner admitted to the cursus has their recent
+# logtime; older ones serve nobody, and the ELT could not see those people anonymized.
+STRANGERS_SESSIONS = (
+    "delete from raw.locations as l"
+    " where l.begin_at < %(kept_since)s and l._intra_deleted is not true"
+    " and not exists (select from raw.users as u where u.id = l.user_id)"
+)
 LIVE_TABLES = ("users", "cursus_users", "projects_users", "achievements_users", "locations")
 
 
-def erase_anonymized(database: Database, as_of: datetime) -> dict[str, int]:
+def erase_anonymized(
+    database: Database, as_of: datetime, sessions_kept_since: datetime
+) -> dict[str, int]:
     """Apply the erasure in one transaction; return the rows changed per table.
 
     ``as_of`` is the API server's time: ``anonymize_date`` is the intra's own deadline.
-    Tables not loaded yet (a first backfill cut short) are simply skipped."""
+    ``sessions_kept_since``: the sessions of people raw.users does not hold begun before it
+    are deleted. Tables not loaded yet (a first backfill cut short) are simply skipped."""
     changed: dict[str, int] = {}
     with database.connect() as connection, connection.cursor() as cursor:
         loaded = existing_tables(cursor, "raw", LIVE_TABLES)
@@ -160,6 +174,10 @@ def erase_anonymized(database: Database, as_of: datetime) -> dict[str, int]:
             cursor.execute(statement)
             if cursor.rowcount:
                 changed[table] = cursor.rowcount
+        if "locations" in loaded:
+            cursor.execute(STRANGERS_SESSIONS, {"kept_since": sessions_kept_since})
+            if cursor.rowcount:
+                changed["sessions of people not mirrored"] = cursor.rowcount
         if "projects_users" in loaded:
             cursor.execute(SCRUBBED_TEAMS)
             cursor.execute(TEAMS)
@@ -182,32 +200,36 @@ MART_PERSONAL_COLUMNS = (
 )
 
 
+# What each mart of the previous build holds of a person: how a row of theirs is erased once
+# they are anonymized, and how a row still to erase looks (the staging models erase the same
+# in every new build).
+PREVIOUS_MARTS_ERASURE = {
+    "users": (
+        "login = '3b3-' || previous.user_id, is_anonymized = true, "
+        + ", ".join(f"{column} = null" for column in MART_PERSONAL_COLUMNS),
+        "not previous.is_anonymized",
+    ),
+    "student_progress": ("login = '3b3-' || previous.user_id", "previous.login not like '3b3-%'"),
+    "locations": ("host = null", "previous.host is not null"),
+}
+
+
 def erase_anonymized_in_previous_marts(database: Database) -> int:
     """After a publish, ``marts__build`` holds the previous marts, which the next build starts
-    from: the users anonymized since lose their personal fields there too (as the staging
-    model erases them) and their sessions their host, so no copy of them outlives the run.
-    Returns the rows changed."""
-    nulls = ", ".join(f"{column} = null" for column in MART_PERSONAL_COLUMNS)
+    from: the users anonymized since lose their personal values there too (as the staging
+    models erase them), so no copy of them outlives the run. Returns the rows changed."""
+    changed = 0
     with database.connect() as connection, connection.cursor() as cursor:
-        if not existing_tables(cursor, BUILD, ("users",)) or not existing_tables(
-            cursor, "raw", ("users",)
-        ):
+        if not existing_tables(cursor, "raw", ("users",)):
             return 0
-        cursor.execute(
-            f"update {BUILD}.users as previous"
-            f" set login = '3b3-' || previous.user_id, is_anonymized = true, {nulls}"
-            " from raw.users"
-            " where raw.users.id = previous.user_id and raw.users.login like '3b3-%'"
-            " and not previous.is_anonymized"
-        )
-        changed = cursor.rowcount
-        if existing_tables(cursor, BUILD, ("locations",)):
-            cursor.execute(
-                f"update {BUILD}.locations as previous set host = null"
-                " from raw.users"
-                " where raw.users.id = previous.user_id and raw.users.login like '3b3-%'"
-                " and previous.host is not null"
-            )
-            changed += cursor.rowcount
+        marts = existing_tables(cursor, BUILD, PREVIOUS_MARTS_ERASURE)
+        for mart, (erasure, still_personal) in PREVIOUS_MARTS_ERASURE.items():
+            if mart in marts:
+                cursor.execute(
+                    f"update {BUILD}.{mart} as previous set {erasure} from raw.users"
+                    " where raw.users.id = previous.user_id and raw.users.login like '3b3-%'"
+                    f" and {still_personal}"
+                )
+                changed += cursor.rowcount
         connection.commit()
     return changed

@@ -2,7 +2,10 @@
 -- name when PostgreSQL's time zone database knows it, else null. Every local
 -- day or hour of the analytics is cut with it; a campus whose zone is unknown
 -- gets none (warn_campuses_with_an_unknown_time_zone names it), and nothing
--- else fails.
+-- else fails. A table: PostgreSQL's list of zones is read from its files at
+-- every use, and the analytics use this in several places each build.
+
+{{ config(materialized='table') }}
 
 with
 

@@ -371,7 +371,7 @@ def expected_standings(memberships: dict[int, tuple], coalitions: set[tuple]) ->
     for coalition in bloc_of:
         scores = by_coalition.get(coalition, [])
         scored = [s for s in scores if s > 0]
-        average = rounded(sum(scores) / len(scored), 2) if scored else None
+        average = rounded(sum(scored) / len(scored), 2) if scored else None
         facts[coalition] = (len(scores), len(scored), sum(scores), average)
     ranked = {}
     for coalition, (members, scored, total, average) in facts.items():

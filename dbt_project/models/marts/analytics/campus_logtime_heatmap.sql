@@ -32,7 +32,9 @@ sessions as (
     cross join as_of
     where
         countable.exclusion is null
-        and countable.counted_end > as_of.moment - interval '30 days'
+        -- sessions that began before the 29 days and the cap end before them
+        and countable.begin_at
+        > as_of.moment - interval '29 days' - {{ logtime_session_cap() }}
 
 ),
 

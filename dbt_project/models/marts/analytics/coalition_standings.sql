@@ -18,7 +18,8 @@ members as (
         coalition_id,
         count(*) as members,
         count(*) filter (where score > 0) as members_with_score,
-        coalesce(sum(score), 0) as total_score
+        coalesce(sum(score), 0) as total_score,
+        sum(score) filter (where score > 0) as scored_total
     from {{ ref('coalitions_users') }}
     group by 1
 
@@ -35,14 +36,14 @@ final as (
         coalesce(members.members_with_score, 0)::integer as members_with_score,
         coalesce(members.total_score, 0)::bigint as total_score,
         round(
-            members.total_score::numeric
+            members.scored_total::numeric
             / nullif(members.members_with_score, 0),
             2
         ) as average_score,
         rank() over (
             partition by coalitions.bloc_id
             order by
-                members.total_score::numeric
+                members.scored_total::numeric
                 / nullif(members.members_with_score, 0) desc nulls last
         )::integer as rank_in_bloc,
         coalitions.score as api_score

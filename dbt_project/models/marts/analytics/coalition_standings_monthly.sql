@@ -36,7 +36,8 @@ memberships as (
         versions.coalition_id,
         count(*) as members,
         count(*) filter (where versions.score > 0) as members_with_score,
-        coalesce(sum(versions.score), 0) as total_score
+        coalesce(sum(versions.score), 0) as total_score,
+        sum(versions.score) filter (where versions.score > 0) as scored_total
     from months
     inner join {{ ref('hist_coalitions_users') }} as versions
         on
@@ -57,14 +58,14 @@ final as (
         coalesce(memberships.members, 0)::integer as members,
         coalesce(memberships.total_score, 0)::bigint as total_score,
         round(
-            memberships.total_score::numeric
+            memberships.scored_total::numeric
             / nullif(memberships.members_with_score, 0),
             2
         ) as average_score,
         rank() over (
             partition by coalitions.bloc_id, months.month
             order by
-                memberships.total_score::numeric
+                memberships.scored_total::numeric
                 / nullif(memberships.members_with_score, 0) desc nulls last
         )::integer as rank_in_bloc
     from months

@@ -126,7 +126,7 @@ member_months as (
         {% if is_incremental() %}
             and members.cohort_start
             + (months_since_start + 1) * interval '1 month'
-            >= date_trunc('month', as_of.moment at time zone 'UTC')
+            > date_trunc('month', as_of.moment at time zone 'UTC')
             - interval '1 month'
         {% endif %}
 

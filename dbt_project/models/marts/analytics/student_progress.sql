@@ -152,8 +152,11 @@ final as (
         (enrolments.blackholed_at at time zone time_zones.time_zone)::date
         - (as_of.moment at time zone time_zones.time_zone)::date
             as blackhole_days_left,
-        coalesce(enrolments.blackholed_at <= as_of.moment, false)
-            as is_past_blackhole,
+        coalesce(
+            enrolments.blackholed_at <= as_of.moment
+            and enrolments.end_at is null,
+            false
+        ) as is_past_blackhole,
         coalesce(projects.projects_validated, 0)::integer as projects_validated,
         coalesce(projects.projects_in_progress, 0)::integer
             as projects_in_progress,

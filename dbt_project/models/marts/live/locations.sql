@@ -1,7 +1,8 @@
 -- The students' campus sessions (at kept campuses), as the API serves them:
 -- logtime_daily counts them by the logtime rules. A live mart
 -- (live_mart_batch); the sessions of a student anonymized since they were
--- written lose their host (post-hook).
+-- written lose their host (post-hook), and a session the API now serves
+-- without a campus or a user leaves (pre-hook).
 
 with
 
@@ -12,6 +13,8 @@ batch as (
         unique_key='location_id',
         reference=('campus_id', 'campuses'),
         post_hooks=["{{ locations_forget_hosts_of_anonymized_users() }}"],
+        pre_hooks=["{{ locations_delete_sessions_gone_astray() }}"],
+        indexes=[{'columns': ['begin_at']}],
     ) }}
 
 ),
