@@ -99,9 +99,9 @@
     or of a student who entered the population), still growing when the
     mart's rows were counted (open, or with a logout after that time, and not
     capped yet: it grows with the run's time), or deleted since. Read by the
-    model and by its pre-hook. The time the rows were counted is taken as the
-    load their build had processed (a moment before that build's time: a few
-    sessions more are counted again, none fewer).
+    model and by its pre-hook. A session growing then was counted again by
+    every build since it began, so the mart's latest `counted_at` is the time
+    to compare with.
 #}
 {% macro logtime_recount() -%}
     select
@@ -139,9 +139,9 @@
     group by changed.user_id, changed.campus_id, time_zones.time_zone
 {%- endmacro %}
 
-{# When logtime_daily's rows were counted: the load its last build processed. #}
+{# When logtime_daily's last build counted: the API's time it judged the data at. #}
 {% macro logtime_counted_at() -%}
-    to_timestamp(nullif({{ processed_load_id() }}, '')::numeric)
+    (select max(counted_at) from {{ this }})
 {%- endmacro %}
 
 {# Pre-hook of logtime_daily: the days it is about to count again go first. #}

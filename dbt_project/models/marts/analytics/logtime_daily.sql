@@ -80,6 +80,7 @@ final as (
         days.day_seconds,
         days.includes_open_session,
         days.includes_capped_session,
+        {{ run_as_of() }} as counted_at,
         {{ current_load_id() }} as _processed_load_id
     from days
     {% if is_incremental() %}
