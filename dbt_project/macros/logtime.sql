@@ -139,7 +139,7 @@
     group by changed.user_id, changed.campus_id, time_zones.time_zone
 {%- endmacro %}
 
-{# When logtime_daily's last build counted: the API's time it judged the data at. #}
+{# When logtime_daily last counted: the API time its last build judged at. #}
 {% macro logtime_counted_at() -%}
     (select max(counted_at) from {{ this }})
 {%- endmacro %}
