@@ -102,11 +102,11 @@ def test_per_second_429_bursts_are_absorbed(make_elt) -> None:
 
 
 def test_a_spent_hourly_quota_stops_cleanly_publishes_what_completed_and_resumes(make_elt) -> None:
-    """40 calls an hour, a backfill needing about 120 (and every run reads the reference
+    """60 calls an hour, a backfill needing about 125 (and every run reads the reference
     snapshots again, 11 calls): each run reads what it can, publishes it, says when to
-    resume, and the next one goes on from the last id it loaded. Several runs: the middle
-    ones both resume and stop again."""
-    with simulator("--per-second", "20", "--per-hour", "40") as sim:
+    resume, and the next one goes on from the last id it loaded. At least three runs: the
+    middle ones both resume and stop again."""
+    with simulator("--per-second", "20", "--per-hour", "60") as sim:
         elt = make_elt(sim)
         codes, live_read = [], 0
         for _ in range(10):
