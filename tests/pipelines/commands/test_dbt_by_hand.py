@@ -28,6 +28,34 @@ MAIN = (
 )
 
 
+def documented_columns() -> dict[tuple[bool, str], set[str]]:
+    """Each model's columns described in the YAML beside it, by (a history table?, the
+    relation it builds: the history models drop their ``hist_`` prefix)."""
+    columns = {}
+    for path in (DBT_PROJECT_DIR / "models").rglob("*.yml"):
+        history = "history" in path.parts
+        for model in (yaml.safe_load(path.read_text()) or {}).get("models") or []:
+            relation = model["name"].removeprefix("hist_") if history else model["name"]
+            columns[(history, relation)] = {c["name"] for c in model.get("columns") or []}
+    return columns
+
+
+def assert_every_column_is_documented(elt) -> None:
+    """Every column of every model the build made (staging, intermediate, marts, history)
+    has a description in the model's YAML, which the dbt docs and psql's \\d+ show."""
+    documented = documented_columns()
+    built = elt.query(
+        "select table_schema, table_name, column_name from information_schema.columns "
+        "where table_schema in ('staging', 'intermediate', 'marts', 'history')"
+    )
+    missing = sorted(
+        f"{schema}.{table}.{column}"
+        for schema, table, column in built
+        if column not in documented.get((schema == "history", table), set())
+    )
+    assert not missing, f"columns without a description: {missing}"
+
+
 @pytest.fixture
 def sim():
     with SimulatorProcess("tiny", 42) as process:
@@ -44,6 +72,7 @@ def test_dbt_by_hand_tests_the_published_marts_and_status_names_stale_sources(
     elt = make_elt(sim)
     run = elt.run()
     assert run.returncode == 0, run.stdout + run.stderr
+    assert_every_column_is_documented(elt)
     # Only the published marts remain: a test that read marts__build would fail.
     with elt.database.connect() as connection, connection.cursor() as cursor:
         cursor.execute("drop schema if exists marts__build cascade")
