@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,7 +38,9 @@ class SimulatorProcess:
         self.url = ""
 
     def start(self, timeout: float = 300.0) -> SimulatorProcess:
-        ready = Path(tempfile.mkdtemp(prefix="intra-sim-")) / "ready.json"
+        # The simulator writes its URL here once it listens; the directory goes when read.
+        ready_dir = Path(tempfile.mkdtemp(prefix="intra-sim-"))
+        ready = ready_dir / "ready.json"
         argv = [
             sys.executable,
             "-m",
@@ -56,7 +59,13 @@ class SimulatorProcess:
         self.process = subprocess.Popen(
             argv, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy()
         )
-        deadline = time.monotonic() + timeout
+        try:
+            self.url = self._wait_for_url(ready, time.monotonic() + timeout)
+        finally:
+            shutil.rmtree(ready_dir, ignore_errors=True)
+        return self
+
+    def _wait_for_url(self, ready: Path, deadline: float) -> str:
         while not ready.exists():
             if self.process.poll() is not None:
                 raise RuntimeError(f"simulator exited with code {self.process.returncode}")
@@ -64,8 +73,7 @@ class SimulatorProcess:
                 self.stop()
                 raise TimeoutError("simulator did not start in time")
             time.sleep(0.05)
-        self.url = json.loads(ready.read_text())["url"]
-        return self
+        return json.loads(ready.read_text())["url"]
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -342,3 +343,11 @@ def test_the_world_evolves_as_before_apart_from_blackholes(monkeypatch) -> None:
         if e["kind"] != "blackhole_changed"
     ]
     assert kept == [{k: v for k, v in e.items() if k != "seq"} for e in unextended.store.change_log]
+
+
+def test_starting_a_simulator_leaves_no_temporary_directory(tmp_path, monkeypatch) -> None:
+    """Its ready file's directory goes once read: hundreds of test starts must not fill /tmp."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with SimulatorProcess("tiny", 42, "--per-second", "0", "--per-hour", "0"):
+        pass
+    assert list(tmp_path.iterdir()) == []
