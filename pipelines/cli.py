@@ -19,6 +19,7 @@ from pipelines.commands import db_stop, dbt_by_hand, demo, docs, report, status
 from pipelines.config import RESOURCES, ExitCode
 from pipelines.data_dir import DataDirError, check_data_dir
 from pipelines.run.orchestration import RunOptions, run_locked
+from pipelines.run.watch import WatchOptions, watch_locked
 
 EXIT_CODES = (
     "exit codes: 0 ok, 1 failed, 2 configuration or credentials, 3 hourly API quota spent "
@@ -37,7 +38,7 @@ def add_data_dir_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options ``run`` and ``full`` share."""
+    """The options ``run``, ``full`` and ``watch`` share."""
     parser.add_argument(
         "--resources",
         nargs="+",
@@ -47,6 +48,16 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--skip-dbt", action="store_true", help="extract and load only")
     add_data_dir_argument(parser)
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,6 +89,34 @@ def build_parser() -> argparse.ArgumentParser:
         "real shrink, e.g. campuses closing); without it such a build is not published",
     )
     full.set_defaults(full=True)
+    watch = command(
+        "watch",
+        "the long-lived runner: a tick every --every seconds in one process, reading only "
+        "what is due and building only what a tick loaded; SIGTERM ends it",
+        "exits 0 on SIGTERM or after --ticks, 2 when settings or credentials need fixing, "
+        "75 when another run holds the lock; a failing tick is in the ledger and the next "
+        "one goes on",
+    )
+    add_run_arguments(watch)
+    watch.add_argument(
+        "--every", type=positive_seconds, default=60.0, help="seconds between ticks (60)"
+    )
+    watch.add_argument(
+        "--other-live-every",
+        type=positive_seconds,
+        default=300.0,
+        help="seconds between reads of the live resources not read every tick: users, "
+        "campus_users, achievements_users, coalitions_users (300)",
+    )
+    watch.add_argument(
+        "--reference-every",
+        type=positive_seconds,
+        default=6 * 3600.0,
+        help="seconds between reads of each reference snapshot (21600: six hours)",
+    )
+    watch.add_argument(
+        "--ticks", type=int, help="end after this many ticks (default: until SIGTERM)"
+    )
     add_data_dir_argument(
         command(
             "status",
@@ -154,6 +193,18 @@ def main(argv: list[str] | None = None) -> int:
                 accept_shrink=args.accept_shrink,
                 resources=tuple(args.resources),
                 skip_dbt=args.skip_dbt,
+            )
+        )
+    if args.command == "watch":
+        return watch_locked(
+            WatchOptions(
+                args.data_dir,
+                every=args.every,
+                other_live_every=args.other_live_every,
+                reference_every=args.reference_every,
+                resources=tuple(args.resources),
+                skip_dbt=args.skip_dbt,
+                ticks=args.ticks,
             )
         )
     if args.command == "status":

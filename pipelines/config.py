@@ -33,6 +33,7 @@ class RunStatus(StrEnum):
     FAILED = "failed"
     CONFIG = "config"
     QUOTA = "quota"
+    STOPPED = "stopped"  # a watch tick that SIGTERM ended early; what it loaded is published
 
 
 PIPELINE_NAME = "intra"

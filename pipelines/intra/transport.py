@@ -89,6 +89,11 @@ class CallStats:
         with self._lock:
             return sum(counts.get(outcome, 0) for counts in self.by_path.values())
 
+    def reset(self) -> None:
+        """Start counting again: a long-lived runner reports each tick's calls alone."""
+        with self._lock:
+            self.by_path.clear()
+
 
 def _retry_after(response: Response) -> float | None:
     try:

@@ -40,6 +40,15 @@ class Connection:
     cursus_id: int
     reports: dict[str, SyncReport]
 
+    def renewed(self) -> Connection:
+        """The same checked client (its token, its rate limiter) with a fresh source and
+        fresh reports: one tick of ``intra-elt watch`` after another, no token or check call.
+        dlt resources are generators that one extraction consumes, hence a new source."""
+        self.api.stats.reset()
+        reports: dict[str, SyncReport] = {}
+        source = intra(self.api, reports, cursus_id=self.cursus_id, full=False)
+        return Connection(self.api, source, self.cursus_id, reports)
+
 
 def connect_api(full: bool, outcome: Outcome) -> Connection | None:
     """The source and its API client, or None with the problem recorded in ``outcome``."""

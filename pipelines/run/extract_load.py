@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
+import threading
 import time
 
 import requests
@@ -34,6 +35,7 @@ LOADER_FILE_FORMAT = "csv"
 # .dlt/config.toml) is normalized by this many processes, one per core of the 2-core host:
 # the API waits while a resource's package is normalized, so this is time the quota loses.
 NORMALIZE_WORKERS = 2
+STOP_REQUESTED = "stop requested"  # ExtractLoad.run's early stop when asked to end
 
 
 def normalize_workers(pipeline) -> int:
@@ -84,8 +86,9 @@ class ExtractLoad:
         self.clock = clock
         self.progress = progress
 
-    def run(self, names: list[str]):
-        """One dlt load per resource; returns the results, a fatal error and a quota stop."""
+    def run(self, names: list[str], stop: threading.Event | None = None):
+        """One dlt load per resource; returns the results, a fatal error and an early stop
+        (the quota spent, or ``stop`` set: SIGTERM on a watch, checked between resources)."""
         pipeline, api = self.pipeline, self.connection.api
         if pipeline.has_pending_data:
             # A previous run died after extracting a resource completely but before loading
@@ -103,6 +106,9 @@ class ExtractLoad:
             pipeline.sync_destination()  # as pipeline.run would: state from the database if newer
         results: list[ResourceResult] = []
         for name in names:
+            if stop is not None and stop.is_set():
+                say("stop requested (SIGTERM): the remaining resources wait for the next tick")
+                return results, None, STOP_REQUESTED
             path = resource_paths(api, RESOURCES[name], self.connection.cursus_id)
             calls_before, outcomes_before = api.stats.calls(path), api.stats.outcomes(path)
             started = time.monotonic()

@@ -37,6 +37,9 @@ alter table elt.runs add column if not exists stages jsonb;
 alter table elt.runs add column if not exists seconds jsonb;
 alter table elt.runs add column if not exists published_load_id text;
 alter table elt.runs add column if not exists as_of timestamptz;
+alter table elt.runs add column if not exists reasons jsonb;
+comment on column elt.runs.reasons is
+    'Why each resource was read: every run, full run, or a watch tick''s cadence.';
 comment on column elt.runs.as_of is
     'The API server''s time the build judged the data at (open sessions count up to it).';
 comment on column elt.runs.published_load_id is
@@ -83,6 +86,34 @@ def shown_status(status: str, pid: int | None, lock_holder: dict | None) -> str:
     if status == "running" and (lock_holder is None or lock_holder.get("pid") != pid):
         return "interrupted"
     return status
+
+
+def unpublished_loads(database: Database, current_run_id: int) -> bool:
+    """Whether a run since the last publish loaded rows the marts do not hold yet: it read or
+    deleted records and its build failed, or it was killed (what it loaded is unknown)."""
+    with database.connect() as connection, connection.cursor() as cursor:
+        cursor.execute(
+            """
+            select exists (
+                select 1 from elt.runs as run
+                where run.run_id > coalesce(
+                    (select max(run_id) from elt.runs where published), 0)
+                  and run.run_id <> %s
+                  and (
+                    run.status = 'running'
+                    or exists (
+                        select 1 from jsonb_each(run.resources) as resource
+                        where (resource.value ->> 'read')::bigint > 0
+                           or coalesce((resource.value ->> 'deleted')::bigint, 0) > 0
+                    )
+                  )
+            )
+            """,
+            (current_run_id,),
+        )
+        found = cursor.fetchone()[0]
+    connection.close()
+    return found
 
 
 def newest_run_published(database: Database) -> bool:

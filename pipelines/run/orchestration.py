@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -33,7 +35,7 @@ from pipelines.run import ledger
 from pipelines.run.connect import Connection, connect_api
 from pipelines.run.data_warnings import unknown_time_zones
 from pipelines.run.errors import describe_error, root_cause
-from pipelines.run.extract_load import ExtractLoad
+from pipelines.run.extract_load import STOP_REQUESTED, ExtractLoad
 from pipelines.run.outcome import Outcome, ResourceResult, print_report
 from pipelines.run.output import log_to_file, say
 from pipelines.run.privacy import erase_anonymized, erase_anonymized_in_previous_marts
@@ -53,13 +55,27 @@ class RunOptions:
     accept_shrink: bool = False  # publish a build that the volume guard would refuse
     resources: tuple[str, ...] = tuple(RESOURCES)
     skip_dbt: bool = False
+    # A watch tick skips dbt when it loaded nothing: the marts already hold what raw holds.
+    dbt_only_after_loads: bool = False
+    # Why each resource is read, for the ledger (a watch tick reads only what is due).
+    reasons: tuple[tuple[str, str], ...] = ()
+
+    def why(self) -> dict[str, str]:
+        default = "full run" if self.full else "every run"
+        return {name: dict(self.reasons).get(name, default) for name in self.resources}
 
 
 def run_locked(options: RunOptions) -> ExitCode:
     """One run under the run lock, its output copied to the data directory's log file."""
+    return under_run_lock(options.data_dir, Run(options).execute)
+
+
+def under_run_lock(data_dir: Path, work: Callable[[], ExitCode]) -> ExitCode:
+    """``work`` holding the data directory's run lock (75 when another run holds it), what
+    it prints copied to the data directory's log file."""
     try:
-        with RunLock(options.data_dir / "elt.lock"), log_to_file(options.data_dir):
-            return Run(options).execute()
+        with RunLock(data_dir / "elt.lock"), log_to_file(data_dir):
+            return work()
     except AlreadyRunning as busy:
         say(str(busy))
         return ExitCode.BUSY
@@ -68,23 +84,37 @@ def run_locked(options: RunOptions) -> ExitCode:
 class Run:
     """One ELT run, from settings to summary."""
 
-    def __init__(self, options: RunOptions) -> None:
+    def __init__(self, options: RunOptions, stop: threading.Event | None = None) -> None:
         self.options = options
+        self.stop = stop  # set by SIGTERM on a watch: the tick ends after its resource
+        self.run_id = 0  # its row in the ledger, once started
         self.data_dir: Path = options.data_dir
         self.progress = ProgressHandler(warn=say)
         self.clock = StageClock()
+        logging.getLogger("pgserver").setLevel(logging.WARNING)
+
+    def execute(self, connection: Connection | None = None) -> ExitCode:
+        """The run; with ``connection`` (a watch's, checked once) no token or check call."""
+        # The progress line's handler lives as long as the run: a watch's ticks would
+        # otherwise pile one handler per tick on the logger.
         progress_log = logging.getLogger("intra.progress")
         progress_log.addHandler(self.progress)
         progress_log.setLevel(logging.INFO)
         progress_log.propagate = False
-        logging.getLogger("pgserver").setLevel(logging.WARNING)
+        try:
+            return self.execute_with_progress(connection)
+        finally:
+            progress_log.removeHandler(self.progress)
 
-    def execute(self) -> ExitCode:
+    def execute_with_progress(self, connection: Connection | None) -> ExitCode:
         started = time.monotonic()
         # Settings and API first: a run that cannot read the API starts no database (an
         # embedded one would be created in the data directory) and records no run.
         outcome = Outcome()
-        connection = connect_api(self.options.full, outcome)
+        if connection is not None:
+            outcome.api, outcome.connected = connection.api, False
+        else:
+            connection = connect_api(self.options.full, outcome)
         if connection is None:
             outcome.total_seconds = time.monotonic() - started
             print_report(outcome)
@@ -97,9 +127,10 @@ class Run:
             say(f"ERROR database: {error}")
             return ExitCode.CONFIG
         mode = "full" if self.options.full else "incremental"
+        mode = "tick" if self.options.dbt_only_after_loads else mode
         if database.newest_load_id() is None:  # nothing loaded yet: it reads everything
             mode = "backfill"
-        run_id = ledger.start(database, mode)
+        run_id = self.run_id = ledger.start(database, mode)
         try:
             outcome = self.run(database, connection, outcome, mode, started)
         except (DatabaseError, psycopg2.Error) as error:
@@ -139,8 +170,9 @@ class Run:
         )
         extract_started = time.monotonic()
         loader = ExtractLoad(pipeline, connection, database, self.clock, self.progress)
-        results, fatal, stopped = loader.run(self.options.resources)
+        results, fatal, stopped = loader.run(self.options.resources, self.stop)
         outcome.results = results
+        outcome.reasons = self.options.why()
         outcome.problems.extend(f"{r.name}: {r.status}" for r in results if r.failed)
         if fatal:
             code = ExitCode.CONFIG if isinstance(fatal, InvalidCredentials) else ExitCode.FAILED
@@ -160,14 +192,24 @@ class Run:
                 )
         outcome.extract_seconds = time.monotonic() - extract_started
 
+        # A tick builds only when the marts lack something raw holds: what it loaded, or what
+        # a tick since the last publish loaded (its build failed, or it was killed).
+        loaded = any(r.fetched or r.deleted for r in results)
+        if self.options.dbt_only_after_loads and not loaded:
+            loaded = ledger.unpublished_loads(database, self.run_id)
         if fatal:
             pass
         elif self.options.skip_dbt:
             say("dbt skipped (--skip-dbt); nothing published")
+        elif self.options.dbt_only_after_loads and not loaded and mode != "backfill":
+            say("nothing loaded: no dbt build, the marts stay as they are")
         else:
             self.build_and_publish(database, connection, results, as_of, outcome)
 
-        if not outcome.problems and stopped:
+        if not outcome.problems and stopped == STOP_REQUESTED:
+            outcome.status = RunStatus.STOPPED
+            outcome.message = "stopped early on request (SIGTERM); what was loaded is published"
+        elif not outcome.problems and stopped:
             outcome.code = ExitCode.QUOTA
             outcome.status = RunStatus.QUOTA
             outcome.message = f"stopped early: {stopped}; what was loaded is published"

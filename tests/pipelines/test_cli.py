@@ -22,7 +22,7 @@ from tests.conftest import REPO, lock_held_by_another_run
 pytestmark = pytest.mark.integration
 
 INTRA_ELT = Path(sys.executable).parent / "intra-elt"
-COMMANDS = ["run", "full", "status", "docs", "demo", "dbt", "db-stop", "report"]
+COMMANDS = ["run", "full", "watch", "status", "docs", "demo", "dbt", "db-stop", "report"]
 CHEAP = ("--skip-dbt", "--resources", "cursus")  # three calls, no dbt: exit codes are the point
 
 

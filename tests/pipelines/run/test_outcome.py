@@ -91,6 +91,7 @@ def test_the_ledger_row_of_a_run_that_never_reached_the_api() -> None:
         "published": False,
         "published_load_id": None,
         "as_of": None,
+        "reasons": {},
         "stages": {},
         "seconds": {"extract_load": 0.0, "dbt": 0.0, "total": 0.0},
     }
@@ -108,6 +109,7 @@ def test_the_ledger_has_one_entry_per_resource_with_its_numbers() -> None:
     assert row["resources"]["users"] == {
         "status": "ok, stopped early (quota); resumes next run",
         "read": 480,
+        "deleted": 0,
         "calls": 9,
         "rows": None,
         "minimum_calls": 5,
@@ -188,6 +190,16 @@ def test_the_total_row_adds_up_the_resources_the_token_and_the_check() -> None:
     outcome.extract_seconds = 20.04
     total = outcome.resource_rows()[-1]
     assert total == ["total", 730, "", 6 + 9 + 2 + 1, 3 + 5 + 2, 2, 3, "20.0", ""]
+
+
+def test_a_watch_tick_needs_no_token_and_no_check_call() -> None:
+    """A tick reuses the watch's checked client: its minimum has no token and no check."""
+    outcome = outcome_with_calls()
+    outcome.connected = False
+    rows = outcome.resource_rows()
+    assert rows[2][4] == 0 and rows[3][4] == 0
+    assert rows[3][-1] == "checked when the watch began"
+    assert rows[-1][4] == 3 + 5
 
 
 @settings(max_examples=100, deadline=None, database=None)

@@ -1,0 +1,161 @@
+"""``intra-elt watch``: the run as ticks of one long-lived process, for marts minutes behind
+the API instead of an hour.
+
+Each tick is an ordinary run (the same steps, gate and ledger row, mode ``tick``) with three
+differences that make a tick every minute affordable:
+- the API client is checked once and kept: its token and rate limiter serve every tick, so a
+  tick spends no call on a token or a check;
+- only what is due is read: the live resources people watch by the minute (marks and
+  registrations, levels, who is on campus) every tick, the other live ones when their last
+  good read is older than ``--other-live-every``, the reference snapshots when older than
+  ``--reference-every`` (the ledger's ``reasons`` says why each resource was read);
+- a tick that loaded nothing (and leaves nothing unpublished) runs no dbt.
+
+The watch holds the run lock for its whole life, so a cron run beside it exits 75. SIGTERM
+(or SIGINT) lets the current resource finish, builds and publishes what the tick loaded, and
+exits 0; SIGKILL leaves what any killed run leaves, and the next start goes on from there.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg2
+
+from pipelines.config import RESOURCES, ExitCode
+from pipelines.database import Database, DatabaseError, resolve_database
+from pipelines.intra.settings import REFERENCE_ENDPOINTS
+from pipelines.run.connect import Connection, connect_api
+from pipelines.run.orchestration import Run, RunOptions, under_run_lock
+from pipelines.run.outcome import Outcome, print_report
+from pipelines.run.output import say
+
+# Read every tick: registrations and marks, levels, sessions (and the students the listings
+# missed, which costs no call when there are none).
+EVERY_TICK = ("projects_users", "cursus_users", "locations", "users_by_id")
+
+
+@dataclass(frozen=True)
+class WatchOptions:
+    data_dir: Path
+    every: float = 60.0  # seconds from one tick's start to the next's
+    other_live_every: float = 300.0  # seconds between reads of the other live resources
+    reference_every: float = 6 * 3600.0  # seconds between reads of each reference snapshot
+    resources: tuple[str, ...] = tuple(RESOURCES)
+    skip_dbt: bool = False
+    ticks: int | None = None  # end after this many ticks (None: until SIGTERM)
+
+
+def watch_locked(options: WatchOptions) -> ExitCode:
+    """Ticks under the run lock until SIGTERM, SIGINT or ``ticks``; exits 0 then, 2 when the
+    settings or credentials need fixing, 75 when another run holds the lock."""
+    return under_run_lock(options.data_dir, Watch(options).loop)
+
+
+class Watch:
+    def __init__(self, options: WatchOptions) -> None:
+        self.options = options
+        self.stop = threading.Event()
+        self.signal = ""  # the signal that asked the watch to end
+
+    def request_stop(self, signum, frame) -> None:
+        # Nothing but the flag: a handler that printed could interrupt a print of the main
+        # thread (a reentrant write raises). The tick checks the flag between resources.
+        self.signal = signal.Signals(signum).name
+        self.stop.set()
+
+    def loop(self) -> ExitCode:
+        # dlt swaps in its own SIGTERM/SIGINT handlers while it normalizes and loads, and
+        # forgets a signal that came then once it is done: the watch would never hear it.
+        # Its documented switch (runtime.intercept_signals) leaves the signals to ours.
+        os.environ["RUNTIME__INTERCEPT_SIGNALS"] = "false"
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self.request_stop)
+        faulthandler.register(signal.SIGUSR1)  # `kill -USR1`: every thread's stack, to stderr
+        outcome = Outcome()
+        connection = connect_api(False, outcome)
+        if connection is None:
+            print_report(outcome)
+            return outcome.code
+        say(
+            f"watch: a tick every {self.options.every:g} s ({', '.join(EVERY_TICK)}), the "
+            f"other live resources every {self.options.other_live_every:g} s, reference "
+            f"snapshots every {self.options.reference_every:g} s; SIGTERM ends it"
+        )
+        ticks = 0
+        while not self.stop.is_set():
+            started = time.monotonic()
+            code = self.tick(connection)
+            ticks += 1
+            if code == ExitCode.CONFIG:  # credentials revoked or settings wrong: a person must act
+                return code
+            if self.options.ticks is not None and ticks >= self.options.ticks:
+                break
+            elapsed = time.monotonic() - started
+            if elapsed > self.options.every:
+                say(f"the tick took {elapsed:.0f} s, longer than --every: the next one starts now")
+            self.stop.wait(max(0.0, self.options.every - elapsed))
+        ended_by = f" ({self.signal})" if self.signal else ""
+        say(f"watch: ended after {ticks} tick(s){ended_by}")
+        return ExitCode.OK
+
+    def tick(self, connection: Connection) -> ExitCode:
+        try:
+            database = resolve_database(self.options.data_dir)
+            due = self.due(database)
+        except (DatabaseError, psycopg2.Error) as error:
+            say(f"ERROR database: {error}; the next tick tries again")
+            return ExitCode.FAILED
+        options = RunOptions(
+            self.options.data_dir,
+            resources=tuple(due),
+            skip_dbt=self.options.skip_dbt,
+            dbt_only_after_loads=True,
+            reasons=tuple(due.items()),
+        )
+        return Run(options, self.stop).execute(connection.renewed())
+
+    def due(self, database: Database) -> dict[str, str]:
+        """The resources this tick reads, each with why (for the ledger's ``reasons``)."""
+        last_reads = good_reads_ago(database)
+        due = {}
+        for name in self.options.resources:
+            if name in EVERY_TICK:
+                due[name] = "live: every tick"
+                continue
+            kind = "reference" if name in REFERENCE_ENDPOINTS else "live"
+            every = self.options.reference_every if kind == "reference" else None
+            every = timedelta(seconds=every or self.options.other_live_every)
+            if name not in last_reads:
+                due[name] = f"{kind}: no good read yet"
+            elif last_reads[name] >= every:
+                minutes = last_reads[name].total_seconds() / 60
+                due[name] = f"{kind}: last good read {minutes:.0f} min ago"
+        return due
+
+
+def good_reads_ago(database: Database) -> dict[str, timedelta]:
+    """How long ago each resource was last read with status ``ok`` (a snapshot in full, a
+    live resource up to then), by the ledger; none before the first run."""
+    with database.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("select to_regclass('elt.runs')")
+        if cursor.fetchone()[0] is None:
+            return {}
+        cursor.execute(
+            """
+            select resource.key, now() - max(run.started_at)
+            from elt.runs as run, jsonb_each(run.resources) as resource
+            where resource.value ->> 'status' = 'ok'
+            group by resource.key
+            """
+        )
+        rows = cursor.fetchall()
+    connection.close()
+    return dict(rows)

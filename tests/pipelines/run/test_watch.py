@@ -1,0 +1,88 @@
+"""``intra-elt watch``: ticks in one process against the simulator and a real PostgreSQL. A
+tick reads only what is due, spends no call on a token or a check, builds only after a load,
+and SIGTERM ends the watch with exit 0 and nothing left running in the ledger."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+
+import pytest
+
+from intra_simulator.control import SimulatorProcess
+from pipelines.intra.settings import LIVE_ENDPOINTS, REFERENCE_ENDPOINTS
+from pipelines.run.watch import EVERY_TICK
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.integration
+
+
+def finished_ticks(elt) -> list[tuple]:
+    if elt.query("select to_regclass('elt.runs')") == [(None,)]:
+        return []
+    return elt.query(
+        "select run_id, mode, status, reasons, resources, dbt is not null, published, "
+        "api_calls from elt.runs where finished_at is not null order by run_id"
+    )
+
+
+def wait_for(condition, process, timeout: float = 300.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert process.poll() is None, f"the watch exited with {process.returncode}"
+        assert time.monotonic() < deadline, "the watch did not get there in time"
+        time.sleep(0.5)
+
+
+def test_ticks_read_what_is_due_build_after_loads_only_and_sigterm_ends_the_watch(
+    make_elt, tmp_path
+) -> None:
+    with SimulatorProcess("tiny", 42, "--per-second", "20") as sim:
+        elt = make_elt(sim)
+        argv = elt.argv("--every", "1", "--other-live-every", "4", command="watch")
+        log = tmp_path / "watch.out"  # a file, not a pipe nobody reads while it ticks
+        watch = subprocess.Popen(
+            argv, cwd=REPO, env=elt.env(), stdout=log.open("w"), stderr=subprocess.STDOUT
+        )
+        try:
+            wait_for(lambda: len(finished_ticks(elt)) >= 3, watch)
+            busy = elt.run("--skip-dbt", "--resources", "cursus")
+            assert busy.returncode == 75, busy.stdout + busy.stderr
+            quiet = len(finished_ticks(elt))
+            sim.admin.advance(3600)  # an hour of activity: registrations, marks, sessions
+            wait_for(lambda: any(t[6] for t in finished_ticks(elt)[quiet:]), watch)
+            watch.send_signal(signal.SIGTERM)
+            watch.wait(timeout=120)
+        finally:
+            if watch.poll() is None:
+                watch.kill()
+    output = log.read_text()
+    assert watch.returncode == 0, output
+    assert "watch: ended after" in output and "(SIGTERM)" in output
+    progress_lines = output.count("  cursus_users: page ")
+    assert progress_lines <= len(finished_ticks(elt)) + 3, "one progress handler, not one a tick"
+
+    ticks = finished_ticks(elt)
+    assert elt.query("select count(*) from elt.runs where finished_at is null") == [(0,)]
+    first, *later = ticks
+    assert first[1] == "backfill" and first[5] and first[6], "the first tick reads and publishes"
+    assert set(first[3]) == set(REFERENCE_ENDPOINTS) | set(LIVE_ENDPOINTS) | {"users_by_id"}
+    assert first[3]["campus"] == "reference: no good read yet"
+    for run_id, mode, status, reasons, resources, built, published, calls in later:
+        # SIGTERM may come during a tick: it ends after its current resource, "stopped"
+        last = run_id == later[-1][0]
+        assert mode == "tick" and status in (("ok", "stopped") if last else ("ok",)), status
+        assert set(EVERY_TICK) <= set(reasons) <= set(LIVE_ENDPOINTS) | {"users_by_id"}
+        assert set(resources) <= set(reasons)
+        others = set(reasons) - set(EVERY_TICK)
+        assert all(reasons[r].startswith("live: last good read ") for r in others), reasons
+        assert calls == sum(r["calls"] for r in resources.values()), "no token, no check"
+        loaded = any(r["read"] or r["deleted"] for r in resources.values())
+        assert built == loaded and published == loaded, (run_id, resources)
+        if not loaded:
+            assert all(r["calls"] == r["minimum_calls"] for r in resources.values())
+    assert any(not t[5] for t in later), "a quiet tick runs no dbt"
+    assert any(set(t[3]) == set(EVERY_TICK) for t in later), "the others are not always due"
+    assert any("users" in t[3] for t in later), "and come due again after --other-live-every"
+    assert later[-1][6] or any(t[6] for t in later), "the hour of activity was published"
