@@ -211,6 +211,7 @@ PREVIOUS_MARTS_ERASURE = {
     ),
     "student_progress": ("login = '3b3-' || previous.user_id", "previous.login not like '3b3-%'"),
     "locations": ("host = null", "previous.host is not null"),
+    "campus_presence": ("host = null", "previous.host is not null"),
 }
 
 

@@ -226,6 +226,25 @@ def kill_a_run_midway(elt, after_seconds: float) -> None:
     victim.wait()
 
 
+def assert_presence_matches(elt, sim) -> int:
+    """campus_presence lists the sessions of the population's students at kept campuses
+    open at the run's time, begun before it and less than the cap ago."""
+    as_of = last_as_of(elt)
+    students = expected_live_marts(sim.admin)["users"]
+    kept = campus_time_zones(sim)
+    expected = set()
+    for session in sim.admin.dump("locations"):
+        user, campus = (session["user"] or {}).get("id"), session["campus_id"]
+        if user not in students or campus not in kept or session["end_at"] is not None:
+            continue
+        begin = datetime.fromisoformat(session["begin_at"].replace("Z", "+00:00"))
+        if as_of - CAP < begin <= as_of:
+            expected.add((session["id"], user, campus))
+    actual = set(elt.query("select location_id, user_id, campus_id from marts.campus_presence"))
+    assert actual == expected, "campus_presence differs from the simulator's open sessions"
+    return len(expected)
+
+
 def test_analytics_follow_the_simulator_through_hours_a_kill_and_a_full_run(make_elt) -> None:
     with SimulatorProcess("tiny", 42, "--start-at", START, "--per-second", "0") as sim:
         elt = make_elt(sim)
@@ -235,6 +254,7 @@ def test_analytics_follow_the_simulator_through_hours_a_kill_and_a_full_run(make
         }
         # every student the mirror saw in scope, with their first campus and their pool
         members: dict[int, tuple[int, str, str]] = {}
+        present: list[int] = []  # students on campus at each check
 
         def check(step: str) -> None:
             pools = {u["id"]: u["pool_month"] for u in sim.admin.dump("users")}
@@ -243,6 +263,7 @@ def test_analytics_follow_the_simulator_through_hours_a_kill_and_a_full_run(make
             try:
                 assert_live_marts_match(elt, sim, exclude=silent_ids(sim))
                 assert_logtime_matches(elt, sim)
+                present.append(assert_presence_matches(elt, sim))
                 assert_pass_rates_match(elt, sim)
                 assert_standings_match(elt, sim)
                 assert_blackholes_match(elt, sim, first_run)
@@ -272,3 +293,4 @@ def test_analytics_follow_the_simulator_through_hours_a_kill_and_a_full_run(make
         assert full.returncode == 0, full.stdout
         assert not elt.query("select 1 from marts.locations where location_id = %s", gone["id"])
         check("a full run")
+        assert all(present), f"a check with nobody on campus proves nothing: {present}"
