@@ -253,6 +253,7 @@ ANALYTICS_NODES = (
     "blackholes",
     "two_campuses",
     "unknown_time_zone",
+    "presence",
 )
 
 
