@@ -90,7 +90,9 @@
         ) as bounds
     ) as pieces
     group by pieces.user_id, pieces.campus_id, pieces.day, pieces.day_seconds
-    having sum(pieces.seconds) > 0
+    -- whole seconds: a day that rounds to none has no row (API times carry
+    -- milliseconds, so a login 0.3 s before midnight leaves 0.3 s on that day)
+    having round(sum(pieces.seconds)) >= 1
 {%- endmacro %}
 
 {#

@@ -316,7 +316,8 @@ def expected_logtime(
                 if after >= end:
                     break
                 day += timedelta(days=1)
-    return {key: math.floor(value + 0.5) for key, value in seconds.items() if value > 0}
+    rounded = {key: math.floor(value + 0.5) for key, value in seconds.items()}
+    return {key: value for key, value in rounded.items() if value >= 1}  # whole seconds
 
 
 def union(intervals: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
