@@ -11,6 +11,7 @@ INTRA_ELT_DATA_DIR, else .data; the demo keeps its own).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -55,9 +56,15 @@ def positive_seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         value = -1.0
-    if value <= 0:
+    if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
     return value
+
+
+def positive_count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a count of at least 1")
+    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds between reads of each reference snapshot (21600: six hours)",
     )
     watch.add_argument(
-        "--ticks", type=int, help="end after this many ticks (default: until SIGTERM)"
+        "--ticks", type=positive_count, help="end after this many ticks (default: until SIGTERM)"
     )
     add_data_dir_argument(
         command(

@@ -61,6 +61,7 @@ class RateLimiter:
         self._next_slot = 0.0
         self._sent: deque[float] = deque()  # our calls in the last hour
         self._server_remaining: int | None = None
+        self._server_seen_at = 0.0  # when the server last said what is left
 
     @property
     def interval(self) -> float:
@@ -72,6 +73,10 @@ class RateLimiter:
             now = self._clock()
             while self._sent and self._sent[0] <= now - 3600:
                 self._sent.popleft()
+            if self._server_remaining is not None and now - self._server_seen_at >= 3600:
+                # the server's count was for an hour that has passed (a long-lived watch
+                # would otherwise never call again after one spent hour)
+                self._server_remaining = None
             if self._server_remaining == 0 or (self.per_hour and len(self._sent) >= self.per_hour):
                 oldest = self._sent[0] if self._sent else now
                 raise QuotaExhausted(
@@ -98,6 +103,7 @@ class RateLimiter:
                 self.per_hour = per_hour
             if remaining is not None:
                 self._server_remaining = remaining
+                self._server_seen_at = self._clock()
 
     def pause(self, seconds: float) -> None:
         """Hold every caller back (after a 429 that asked us to wait)."""

@@ -45,6 +45,7 @@ class Connection:
         fresh reports: one tick of ``intra-elt watch`` after another, no token or check call.
         dlt resources are generators that one extraction consumes, hence a new source."""
         self.api.stats.reset()
+        self.api.page_sizes.clear()  # a page size cut for timeouts is cut for one run only
         reports: dict[str, SyncReport] = {}
         source = intra(self.api, reports, cursus_id=self.cursus_id, full=False)
         return Connection(self.api, source, self.cursus_id, reports)

@@ -54,7 +54,14 @@ comment on table elt.runs is
 
 def start(database: Database, mode: str) -> int:
     with database.connect() as connection, connection.cursor() as cursor:
-        cursor.execute(DDL)
+        # The DDL only when the table lacks its newest column: ALTER TABLE locks the table
+        # even when there is nothing to add, and a watch starts a run every minute.
+        cursor.execute(
+            "select 1 from information_schema.columns where table_schema = 'elt' "
+            "and table_name = 'runs' and column_name = 'reasons'"
+        )
+        if cursor.fetchone() is None:
+            cursor.execute(DDL)
         cursor.execute(
             "insert into elt.runs (mode, status, pid, host) values (%s, 'running', %s, %s) "
             "returning run_id",
@@ -90,7 +97,8 @@ def shown_status(status: str, pid: int | None, lock_holder: dict | None) -> str:
 
 def unpublished_loads(database: Database, current_run_id: int) -> bool:
     """Whether a run since the last publish loaded rows the marts do not hold yet: it read or
-    deleted records and its build failed, or it was killed (what it loaded is unknown)."""
+    deleted records and its build failed, or it was killed or failed before recording what
+    it read (what it loaded is unknown)."""
     with database.connect() as connection, connection.cursor() as cursor:
         cursor.execute(
             """
@@ -101,6 +109,7 @@ def unpublished_loads(database: Database, current_run_id: int) -> bool:
                   and run.run_id <> %s
                   and (
                     run.status = 'running'
+                    or run.resources is null
                     or exists (
                         select 1 from jsonb_each(run.resources) as resource
                         where (resource.value ->> 'read')::bigint > 0

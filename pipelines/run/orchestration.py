@@ -57,6 +57,8 @@ class RunOptions:
     skip_dbt: bool = False
     # A watch tick skips dbt when it loaded nothing: the marts already hold what raw holds.
     dbt_only_after_loads: bool = False
+    # With dbt_only_after_loads: also build when an earlier run's loads are not published.
+    retry_unpublished: bool = True
     # Why each resource is read, for the ledger (a watch tick reads only what is due).
     reasons: tuple[tuple[str, str], ...] = ()
 
@@ -174,6 +176,7 @@ class Run:
         outcome.results = results
         outcome.reasons = self.options.why()
         outcome.problems.extend(f"{r.name}: {r.status}" for r in results if r.failed)
+        erased: dict[str, int] = {}  # what the erasure changed in raw (a build must follow)
         if fatal:
             code = ExitCode.CONFIG if isinstance(fatal, InvalidCredentials) else ExitCode.FAILED
             outcome.problem(code, str(fatal))
@@ -194,8 +197,8 @@ class Run:
 
         # A tick builds only when the marts lack something raw holds: what it loaded, or what
         # a tick since the last publish loaded (its build failed, or it was killed).
-        loaded = any(r.fetched or r.deleted for r in results)
-        if self.options.dbt_only_after_loads and not loaded:
+        loaded = any(r.fetched or r.deleted for r in results) or bool(erased)
+        if self.options.dbt_only_after_loads and not loaded and self.options.retry_unpublished:
             loaded = ledger.unpublished_loads(database, self.run_id)
         if fatal:
             pass

@@ -31,8 +31,10 @@ import psycopg2
 
 from pipelines.config import RESOURCES, ExitCode
 from pipelines.database import Database, DatabaseError, resolve_database
+from pipelines.intra.auth import InvalidCredentials
 from pipelines.intra.settings import REFERENCE_ENDPOINTS
 from pipelines.run.connect import Connection, connect_api
+from pipelines.run.errors import describe_error, root_cause
 from pipelines.run.orchestration import Run, RunOptions, under_run_lock
 from pipelines.run.outcome import Outcome, print_report
 from pipelines.run.output import say
@@ -64,6 +66,7 @@ class Watch:
         self.options = options
         self.stop = threading.Event()
         self.signal = ""  # the signal that asked the watch to end
+        self.last_retry = 0.0  # when a tick last built loads an earlier build left unpublished
 
     def request_stop(self, signum, frame) -> None:
         # Nothing but the flag: a handler that printed could interrupt a print of the main
@@ -107,24 +110,55 @@ class Watch:
         return ExitCode.OK
 
     def tick(self, connection: Connection) -> ExitCode:
+        """One run of what is due; whatever goes wrong in it, the next tick goes on (only
+        credentials or settings to fix end the watch: exit 2)."""
         try:
             database = resolve_database(self.options.data_dir)
             due = self.due(database)
         except (DatabaseError, psycopg2.Error) as error:
             say(f"ERROR database: {error}; the next tick tries again")
             return ExitCode.FAILED
+        # A build that failed with nothing new since is tried again now and then, not every
+        # tick (the same data would fail the same test every minute).
+        retry = time.monotonic() - self.last_retry >= self.options.other_live_every
+        if retry:
+            self.last_retry = time.monotonic()
         options = RunOptions(
             self.options.data_dir,
             resources=tuple(due),
             skip_dbt=self.options.skip_dbt,
             dbt_only_after_loads=True,
+            retry_unpublished=retry,
             reasons=tuple(due.items()),
         )
-        return Run(options, self.stop).execute(connection.renewed())
+        try:
+            code = Run(options, self.stop).execute(connection.renewed())
+        except Exception as error:  # the ledger has it (Run.execute); the watch goes on
+            say(f"ERROR the tick failed: {describe_error(root_cause(error))}; the next goes on")
+            return ExitCode.FAILED
+        if code == ExitCode.CONFIG and not self.credentials_refused(connection):
+            return ExitCode.FAILED  # the database between two checks: not a setting to fix
+        return code
+
+    @staticmethod
+    def credentials_refused(connection: Connection) -> bool:
+        """Whether the API refuses the watch's credentials now (the one CONFIG that ends it)."""
+        try:
+            connection.api.obtain_token()
+        except InvalidCredentials:
+            return True
+        except Exception:  # unreachable is not refused
+            return False
+        return False
 
     def due(self, database: Database) -> dict[str, str]:
-        """The resources this tick reads, each with why (for the ledger's ``reasons``)."""
-        last_reads = good_reads_ago(database)
+        """The resources this tick reads, each with why (for the ledger's ``reasons``): those
+        whose last good read is older than their cadence (half a tick of tolerance, so that
+        a 300 s cadence is not read every 360 s), unless tried and failed within
+        ``--other-live-every`` (a snapshot refused as too small would be read every tick)."""
+        horizon = 2 * max(self.options.reference_every, self.options.other_live_every)
+        reads = reads_ago(database, horizon)
+        retry_after = timedelta(seconds=self.options.other_live_every)
         due = {}
         for name in self.options.resources:
             if name in EVERY_TICK:
@@ -132,30 +166,42 @@ class Watch:
                 continue
             kind = "reference" if name in REFERENCE_ENDPOINTS else "live"
             every = self.options.reference_every if kind == "reference" else None
-            every = timedelta(seconds=every or self.options.other_live_every)
-            if name not in last_reads:
+            every = timedelta(
+                seconds=(every or self.options.other_live_every) - self.options.every / 2
+            )
+            good, tried = reads.get(name, (None, None))
+            if tried is not None and tried < retry_after and (good is None or good > tried):
+                continue  # failed lately: tried again after --other-live-every
+            if good is None:
                 due[name] = f"{kind}: no good read yet"
-            elif last_reads[name] >= every:
-                minutes = last_reads[name].total_seconds() / 60
-                due[name] = f"{kind}: last good read {minutes:.0f} min ago"
+            elif good >= every:
+                due[name] = f"{kind}: last good read {good.total_seconds() / 60:.0f} min ago"
         return due
 
 
-def good_reads_ago(database: Database) -> dict[str, timedelta]:
-    """How long ago each resource was last read with status ``ok`` (a snapshot in full, a
-    live resource up to then), by the ledger; none before the first run."""
+def reads_ago(database: Database, horizon: float) -> dict[str, tuple]:
+    """Per resource, how long ago it was last read well (status ``ok``, or ``ok;`` with a
+    note such as the per-campus listing) and last tried at all, by the ledger's runs of the
+    last ``horizon`` seconds; none before the first run."""
     with database.connect() as connection, connection.cursor() as cursor:
         cursor.execute("select to_regclass('elt.runs')")
         if cursor.fetchone()[0] is None:
             return {}
         cursor.execute(
             """
-            select resource.key, now() - max(run.started_at)
+            select
+                resource.key,
+                now() - max(run.started_at) filter (
+                    where resource.value ->> 'status' = 'ok'
+                    or resource.value ->> 'status' like 'ok;%%'
+                ),
+                now() - max(run.started_at)
             from elt.runs as run, jsonb_each(run.resources) as resource
-            where resource.value ->> 'status' = 'ok'
+            where run.started_at > now() - make_interval(secs => %s)
             group by resource.key
-            """
+            """,
+            (horizon,),
         )
         rows = cursor.fetchall()
     connection.close()
-    return dict(rows)
+    return {name: (good, tried) for name, good, tried in rows}

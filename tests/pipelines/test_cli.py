@@ -291,3 +291,12 @@ def test_sigterm_on_docs_stops_dbt_docs_serve_and_frees_its_port(database, dbt_p
 def serving(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.mark.parametrize("option", [("--every", "nan"), ("--every", "0"), ("--ticks", "0")])
+def test_watch_refuses_intervals_and_counts_it_cannot_keep(option, tmp_path, capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["watch", "--data-dir", str(tmp_path / "data"), *option])
+    assert exited.value.code == 2
+    assert f"argument {option[0]}" in capsys.readouterr().err
+    assert not (tmp_path / "data").exists(), "refused before anything is made"

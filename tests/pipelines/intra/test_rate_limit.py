@@ -77,6 +77,18 @@ def test_server_says_the_hour_is_spent() -> None:
         rl.acquire()
 
 
+def test_a_spent_hour_the_server_reported_ends_with_its_hour() -> None:
+    """A long-lived watch keeps its limiter: a 0 the server said an hour ago is stale."""
+    rl, clock = limiter()
+    rl.acquire()
+    rl.observe({"X-Hourly-RateLimit-Remaining": "0"})
+    clock.now += 3599
+    with pytest.raises(QuotaExhausted):
+        rl.acquire()
+    clock.now += 2
+    rl.acquire()  # asks the server again, which will say what is left now
+
+
 def test_budget_frees_up_as_the_hour_rolls() -> None:
     rl, clock = limiter(per_second=100, per_hour=2)
     rl.acquire()
