@@ -73,6 +73,16 @@ _MEMBERS = """
 """
 SCRUBBED_TEAMS = f"""
     create temporary table scrubbed_teams on commit drop as
+    -- materialized: the candidates are found once, through the index, one anonymized user
+    -- at a time; folded into the outer query, PostgreSQL tested every registration against
+    -- every anonymized id (13 minutes of a network-scale backfill)
+    with candidates as materialized (
+        select distinct candidate.id
+        from raw.projects_users as candidate
+        inner join anonymized
+            on {TEAM_MEMBER_IDS.format(teams="candidate.teams")}
+            @> jsonb_build_array(anonymized.id)
+    )
     select
         p.id,
         (
@@ -93,13 +103,7 @@ SCRUBBED_TEAMS = f"""
             from jsonb_array_elements(p.teams) with ordinality as t (team, ord)
         ) as teams
     from raw.projects_users as p
-    where p.id in (
-        select candidate.id
-        from raw.projects_users as candidate
-        inner join anonymized
-            on {TEAM_MEMBER_IDS.format(teams="candidate.teams")}
-            @> jsonb_build_array(anonymized.id)
-    )
+    where p.id in (select candidates.id from candidates)
 """
 TEAMS = """
     update raw.projects_users as p set teams = scrubbed_teams.teams
