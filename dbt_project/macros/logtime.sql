@@ -19,8 +19,12 @@
         time_zone,
         min(begin_at) as begin_at,
         max(counted_end) as end_at,
-        bool_or(is_open) as includes_open_session,
-        bool_or(is_capped) as includes_capped_session
+        -- where the island's open and capped sessions lie: only the days they
+        -- touch are flagged (an island's earlier, settled days are not counted
+        -- again when its open session closes, so they must not say "open")
+        min(begin_at) filter (where is_open) as open_begin_at,
+        min(begin_at) filter (where is_capped) as capped_begin_at,
+        max(counted_end) filter (where is_capped) as capped_end_at
     from (
         select
             *,
@@ -50,7 +54,7 @@
 {#
     One row per student, campus and local day an island touches: the seconds
     of the day inside islands, the day's own length, and whether an open or
-    a capped session is part of it.
+    a capped session counts on that day.
 #}
 {% macro logtime_days(islands) -%}
     select
@@ -71,8 +75,14 @@
                 - greatest(islands.begin_at, bounds.day_start)
             ) as seconds,
             extract(epoch from bounds.day_end - bounds.day_start) as day_seconds,
-            islands.includes_open_session,
-            islands.includes_capped_session
+            -- an open session counts up to the island's end, the run's time
+            coalesce(islands.open_begin_at < bounds.day_end, false)
+            as includes_open_session,
+            coalesce(
+                islands.capped_begin_at < bounds.day_end
+                and islands.capped_end_at > bounds.day_start,
+                false
+            ) as includes_capped_session
         from {{ islands }} as islands
         cross join lateral (
             select series::date as day
