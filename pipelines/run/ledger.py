@@ -125,13 +125,45 @@ def unpublished_loads(database: Database, current_run_id: int) -> bool:
     return found
 
 
+def _has_runs(cursor) -> bool:
+    """Whether the ledger table exists (not before the first run)."""
+    cursor.execute("select to_regclass('elt.runs')")
+    return cursor.fetchone()[0] is not None
+
+
 def newest_run_published(database: Database) -> bool:
     """Whether the newest run published the marts (the demo makes its report then)."""
     with database.connect() as connection, connection.cursor() as cursor:
-        cursor.execute("select to_regclass('elt.runs')")
-        if cursor.fetchone()[0] is None:
+        if not _has_runs(cursor):
             return False
         cursor.execute("select published from elt.runs order by run_id desc limit 1")
         row = cursor.fetchone()
     connection.close()
     return bool(row and row[0])
+
+
+def reads_ago(database: Database, horizon: float) -> dict[str, tuple]:
+    """Per resource, how long ago it was last read well (status ``ok``, or ``ok;`` with a
+    note such as the per-campus listing) and last tried at all, by the ledger's runs of the
+    last ``horizon`` seconds; none before the first run."""
+    with database.connect() as connection, connection.cursor() as cursor:
+        if not _has_runs(cursor):
+            return {}
+        cursor.execute(
+            """
+            select
+                resource.key,
+                now() - max(run.started_at) filter (
+                    where resource.value ->> 'status' = 'ok'
+                    or resource.value ->> 'status' like 'ok;%%'
+                ),
+                now() - max(run.started_at)
+            from elt.runs as run, jsonb_each(run.resources) as resource
+            where run.started_at > now() - make_interval(secs => %s)
+            group by resource.key
+            """,
+            (horizon,),
+        )
+        rows = cursor.fetchall()
+    connection.close()
+    return {name: (good, tried) for name, good, tried in rows}

@@ -64,7 +64,8 @@ class RunOptions:
 
     def why(self) -> dict[str, str]:
         default = "full run" if self.full else "every run"
-        return {name: dict(self.reasons).get(name, default) for name in self.resources}
+        reasons = dict(self.reasons)
+        return {name: reasons.get(name, default) for name in self.resources}
 
 
 def run_locked(options: RunOptions) -> ExitCode:

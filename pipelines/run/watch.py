@@ -33,6 +33,7 @@ from pipelines.config import RESOURCES, ExitCode
 from pipelines.database import Database, DatabaseError, resolve_database
 from pipelines.intra.auth import InvalidCredentials
 from pipelines.intra.settings import REFERENCE_ENDPOINTS
+from pipelines.run import ledger
 from pipelines.run.connect import Connection, connect_api
 from pipelines.run.errors import describe_error, root_cause
 from pipelines.run.orchestration import Run, RunOptions, under_run_lock
@@ -157,7 +158,7 @@ class Watch:
         a 300 s cadence is not read every 360 s), unless tried and failed within
         ``--other-live-every`` (a snapshot refused as too small would be read every tick)."""
         horizon = 2 * max(self.options.reference_every, self.options.other_live_every)
-        reads = reads_ago(database, horizon)
+        reads = ledger.reads_ago(database, horizon)
         retry_after = timedelta(seconds=self.options.other_live_every)
         due = {}
         for name in self.options.resources:
@@ -177,31 +178,3 @@ class Watch:
             elif good >= every:
                 due[name] = f"{kind}: last good read {good.total_seconds() / 60:.0f} min ago"
         return due
-
-
-def reads_ago(database: Database, horizon: float) -> dict[str, tuple]:
-    """Per resource, how long ago it was last read well (status ``ok``, or ``ok;`` with a
-    note such as the per-campus listing) and last tried at all, by the ledger's runs of the
-    last ``horizon`` seconds; none before the first run."""
-    with database.connect() as connection, connection.cursor() as cursor:
-        cursor.execute("select to_regclass('elt.runs')")
-        if cursor.fetchone()[0] is None:
-            return {}
-        cursor.execute(
-            """
-            select
-                resource.key,
-                now() - max(run.started_at) filter (
-                    where resource.value ->> 'status' = 'ok'
-                    or resource.value ->> 'status' like 'ok;%%'
-                ),
-                now() - max(run.started_at)
-            from elt.runs as run, jsonb_each(run.resources) as resource
-            where run.started_at > now() - make_interval(secs => %s)
-            group by resource.key
-            """,
-            (horizon,),
-        )
-        rows = cursor.fetchall()
-    connection.close()
-    return {name: (good, tried) for name, good, tried in rows}
