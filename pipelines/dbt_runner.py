@@ -1,13 +1,15 @@
 """Running dbt against the same database as dlt.
 
-dbt runs as its own process, exactly as a user would run it by hand, with the connection
-passed through the variables ``dbt_project/profiles.yml`` reads (see ``Database.dbt_env``).
-Its full output goes to a log file; the caller gets the outcome per node from
-``target/run_results.json`` to print a short summary, failures first.
+``run_dbt``: dbt runs as its own process, exactly as a user would run it by hand, with the
+connection passed through the variables ``dbt_project/profiles.yml`` reads (see
+``Database.dbt_env``). ``KeptDbt``: the same command in this process, its parsed project kept
+between calls (a long-lived watch). Either way dbt's output goes to a log file and the caller
+gets the outcome per node from ``run_results.json``, to print a short summary, failures first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -81,40 +83,141 @@ def run_dbt(
     log_dir: Path,
     target_dir: Path | None = None,
 ) -> DbtResult:
-    """Run ``dbt <command...>`` (e.g. ``"build"`` or ``"docs", "generate"``); never raises for
-    dbt failures: the result says what happened."""
-    # dbt runs in the project folder: relative paths would land under dbt_project/.
-    log_dir = log_dir.resolve()
-    log_dir.mkdir(parents=True, exist_ok=True)
-    first_flag = next((i for i, part in enumerate(command) if part.startswith("-")), len(command))
-    words = list(command[:first_flag])
-    name = " ".join(words)
-    log_path = log_dir / f"dbt-{'-'.join(words)}.log"
-    # A target folder per data directory keeps dbt's partial-parse cache and run results
-    # apart from other deployments (and tests) sharing the project folder.
-    target = (target_dir or DBT_PROJECT_DIR / "target").resolve()
-    argv = dbt_argv(command, log_dir, target, dbt_vars)
-    # dbt's own debug log (every query of every node) cost a tenth of a build's time; its
-    # console output, kept in log_path above, says what ran and what failed.
-    argv += ["--log-level-file", "warn"]
+    """Run ``dbt <command...>`` (e.g. ``"build"`` or ``"docs", "generate"``) as its own
+    process; never raises for dbt failures: the result says what happened."""
+    call = DbtCall(command, log_dir, target_dir, dbt_vars)
     env = dbt_environment(database, dbt_env)
     started = time.monotonic()
-    with open(log_path, "w") as log:
+    with open(call.log_path, "w") as log:
         completed = subprocess.run(
-            argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=DBT_PROJECT_DIR, check=False
+            call.argv(), env=env, stdout=log, stderr=subprocess.STDOUT, cwd=DBT_PROJECT_DIR
         )
-    result = DbtResult(name, completed.returncode, time.monotonic() - started, log_path)
-    results_file = target / "run_results.json"
-    if results_file.exists() and results_file.stat().st_mtime >= time.time() - result.seconds - 1:
-        for node in json.loads(results_file.read_text()).get("results", []):
-            status = str(node.get("status"))
-            result.statuses[status] += 1
-            if status in ("error", "fail", "warn"):
-                name = node.get("unique_id", "?").split(".", 2)[-1]
-                message = (node.get("message") or "").strip().splitlines()
-                result.problems.append(f"{status.upper()} {name}: {message[0] if message else ''}")
-    if not result.ok and not result.problems:
-        tail = log_path.read_text().strip().splitlines()[-5:]
-        result.problems.extend(tail)
-    result.problems.sort(key=lambda p: not p.startswith(("ERROR", "FAIL")))
-    return result
+    return call.result(completed.returncode, time.monotonic() - started)
+
+
+@dataclass
+class DbtCall:
+    """One ``dbt <command>``: its command line, its log file and how to read its outcome."""
+
+    command: tuple[str, ...]
+    log_dir: Path
+    target_dir: Path | None
+    dbt_vars: dict | None
+
+    def __post_init__(self) -> None:
+        # dbt runs in the project folder: relative paths would land under dbt_project/.
+        self.log_dir = self.log_dir.resolve()
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        # A target folder per data directory keeps dbt's partial-parse cache and run results
+        # apart from other deployments (and tests) sharing the project folder.
+        self.target = (self.target_dir or DBT_PROJECT_DIR / "target").resolve()
+        first_flag = next(
+            (i for i, part in enumerate(self.command) if part.startswith("-")), len(self.command)
+        )
+        self.words = list(self.command[:first_flag])
+        self.log_path = self.log_dir / f"dbt-{'-'.join(self.words)}.log"
+
+    def argv(self) -> list[str]:
+        argv = dbt_argv(self.command, self.log_dir, self.target, self.dbt_vars)
+        # dbt's own debug log (every query of every node) cost a tenth of a build's time; its
+        # console output, kept in log_path above, says what ran and what failed.
+        return [*argv, "--log-level-file", "warn"]
+
+    def result(self, returncode: int, seconds: float) -> DbtResult:
+        result = DbtResult(" ".join(self.words), returncode, seconds, self.log_path)
+        results_file = self.target / "run_results.json"
+        if results_file.exists() and results_file.stat().st_mtime >= time.time() - seconds - 1:
+            for node in json.loads(results_file.read_text()).get("results", []):
+                status = str(node.get("status"))
+                result.statuses[status] += 1
+                if status in ("error", "fail", "warn"):
+                    name = node.get("unique_id", "?").split(".", 2)[-1]
+                    message = (node.get("message") or "").strip().splitlines()
+                    result.problems.append(
+                        f"{status.upper()} {name}: {message[0] if message else ''}"
+                    )
+        if not result.ok and not result.problems:
+            tail = self.log_path.read_text().strip().splitlines()[-5:]
+            result.problems.extend(tail)
+        result.problems.sort(key=lambda p: not p.startswith(("ERROR", "FAIL")))
+        return result
+
+
+class KeptDbt:
+    """``run_dbt`` in this process, for a long-lived watch: a dbt process pays about 6 s
+    before any SQL (its imports, then reading the parsed project), every tick. This pays
+    the imports once and keeps the parsed project (dbt's documented ``dbtRunner(manifest=)``),
+    parsing again only when a file of the project or the vars change. Not thread-safe (nor
+    is dbt in one process): one call at a time."""
+
+    def __init__(self) -> None:
+        self.manifest = None
+        self.parsed_for: tuple | None = None  # (the project's files, the vars) when parsed
+
+    def __call__(
+        self,
+        database: Database,
+        *command: str,
+        dbt_vars: dict | None = None,
+        dbt_env: dict | None = None,
+        log_dir: Path,
+        target_dir: Path | None = None,
+    ) -> DbtResult:
+        from dbt.cli.main import dbtRunner  # seconds of imports: only a watch pays them
+
+        call = DbtCall(command, log_dir, target_dir, dbt_vars)
+        started = time.monotonic()
+        with open(call.log_path, "w") as log, environment(dbt_environment(database, dbt_env)):
+
+            def write(event) -> None:  # what the dbt command prints, into the log file
+                if event.info.level in ("info", "warn", "error") and event.info.msg:
+                    log.write(f"{event.info.ts.ToDatetime():%H:%M:%S}  {event.info.msg}\n")
+
+            # dbt's console output off (--log-level none): the callback has every event.
+            quiet = ["--log-level", "none", "--log-level-file", "warn"]
+            state = (project_files(), json.dumps(dbt_vars, sort_keys=True))
+            if self.manifest is None or state != self.parsed_for:
+                parse = dbt_argv(["parse"], call.log_dir, call.target, dbt_vars)[1:]
+                log.write("parsing the project (the first build, or its files changed)\n")
+                parsed = dbtRunner(callbacks=[write]).invoke([*parse, *quiet])
+                self.manifest = parsed.result if parsed.success else None
+                self.parsed_for = state
+            else:
+                log.write("the project is as parsed before: the parsed project is kept\n")
+            if self.manifest is None:
+                log.write(f"dbt parse failed: {parsed.exception!r}\n")
+                returncode = 2
+            else:
+                argv = dbt_argv(command, call.log_dir, call.target, dbt_vars)[1:]
+                runner = dbtRunner(manifest=self.manifest, callbacks=[write])
+                outcome = runner.invoke([*argv, *quiet])
+                if outcome.exception is not None:
+                    log.write(f"dbt failed: {outcome.exception!r}\n")
+                returncode = 0 if outcome.success else 1 if outcome.exception is None else 2
+        return call.result(returncode, time.monotonic() - started)
+
+
+def project_files() -> tuple:
+    """Every file of the dbt project with its size and time of change, what dbt parses
+    (its own output folders aside): when this changes, the kept manifest is stale."""
+    skip = {"target", "logs", "dbt_packages"}
+    files = []
+    for folder, subfolders, names in os.walk(DBT_PROJECT_DIR):
+        subfolders[:] = sorted(d for d in subfolders if d not in skip)
+        for name in sorted(names):
+            stat = os.stat(os.path.join(folder, name))
+            files.append((folder, name, stat.st_size, stat.st_mtime_ns))
+    return tuple(files)
+
+
+@contextlib.contextmanager
+def environment(values: dict[str, str]):
+    """``os.environ`` as ``values`` for the block, as it was afterwards: dbt in this process
+    reads its connection and the run's variables from the environment."""
+    saved = dict(os.environ)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)

@@ -27,7 +27,7 @@ from pipelines.config import (
     source_setting,
 )
 from pipelines.database import Database, DatabaseError, resolve_database
-from pipelines.dbt_runner import run_dbt
+from pipelines.dbt_runner import DbtResult, run_dbt
 from pipelines.intra.auth import InvalidCredentials
 from pipelines.intra.locations import REACH
 from pipelines.intra.settings import LIVE_ENDPOINTS, LOCATIONS_DAYS, REFERENCE_ENDPOINTS
@@ -87,9 +87,15 @@ def under_run_lock(data_dir: Path, work: Callable[[], ExitCode]) -> ExitCode:
 class Run:
     """One ELT run, from settings to summary."""
 
-    def __init__(self, options: RunOptions, stop: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        options: RunOptions,
+        stop: threading.Event | None = None,
+        dbt: Callable[..., DbtResult] = run_dbt,
+    ) -> None:
         self.options = options
         self.stop = stop  # set by SIGTERM on a watch: the tick ends after its resource
+        self.dbt = dbt  # a dbt process per build; a watch keeps dbt in its own (KeptDbt)
         self.run_id = 0  # its row in the ledger, once started
         self.data_dir: Path = options.data_dir
         self.progress = ProgressHandler(warn=say)
@@ -250,7 +256,7 @@ class Run:
         outcome.as_of = as_of
         newest_load = database.newest_load_id()
         with self.clock.measure("dbt"):
-            outcome.dbt = run_dbt(
+            outcome.dbt = self.dbt(
                 database,
                 "build",
                 *flags,

@@ -9,7 +9,9 @@ differences that make a tick every minute affordable:
   registrations, levels, who is on campus) every tick, the other live ones when their last
   good read is older than ``--other-live-every``, the reference snapshots when older than
   ``--reference-every`` (the ledger's ``reasons`` says why each resource was read);
-- a tick that loaded nothing (and leaves nothing unpublished) runs no dbt.
+- a tick that loaded nothing (and leaves nothing unpublished) runs no dbt;
+- dbt runs in this process with its parsed project kept (``KeptDbt``): a build pays no
+  dbt start-up and no parse unless the project's files changed.
 
 The watch holds the run lock for its whole life, so a cron run beside it exits 75. SIGTERM
 (or SIGINT) lets the current resource finish, builds and publishes what the tick loaded, and
@@ -31,6 +33,7 @@ import psycopg2
 
 from pipelines.config import RESOURCES, ExitCode
 from pipelines.database import Database, DatabaseError, resolve_database
+from pipelines.dbt_runner import KeptDbt
 from pipelines.intra.auth import InvalidCredentials
 from pipelines.intra.settings import REFERENCE_ENDPOINTS
 from pipelines.run import ledger
@@ -68,6 +71,7 @@ class Watch:
         self.stop = threading.Event()
         self.signal = ""  # the signal that asked the watch to end
         self.last_retry = 0.0  # when a tick last built loads an earlier build left unpublished
+        self.dbt = KeptDbt()  # dbt in this process, its parsed project kept between ticks
 
     def request_stop(self, signum, frame) -> None:
         # Nothing but the flag: a handler that printed could interrupt a print of the main
@@ -133,7 +137,7 @@ class Watch:
             reasons=tuple(due.items()),
         )
         try:
-            code = Run(options, self.stop).execute(connection.renewed())
+            code = Run(options, self.stop, self.dbt).execute(connection.renewed())
         except Exception as error:  # the ledger has it (Run.execute); the watch goes on
             say(f"ERROR the tick failed: {describe_error(root_cause(error))}; the next goes on")
             return ExitCode.FAILED

@@ -87,3 +87,7 @@ def test_ticks_read_what_is_due_build_after_loads_only_and_sigterm_ends_the_watc
     assert any(set(t[3]) == set(EVERY_TICK) for t in later), "the others are not always due"
     assert any("users" in t[3] for t in later), "and come due again after --other-live-every"
     assert later[-1][6] or any(t[6] for t in later), "the hour of activity was published"
+    # dbt ran in the watch's process, and its later builds used the project parsed for the first
+    assert output.count("dbt build: ok") >= 2, output
+    build_log = (elt.data_dir / "logs" / "dbt-build.log").read_text()
+    assert "the parsed project is kept" in build_log and "PASS=" in build_log, build_log
