@@ -33,12 +33,47 @@
         ) as month_end
     from generate_series(
         {% if is_incremental() -%}
-            date_trunc('month', {{ run_as_of() }} at time zone 'UTC')
-            - interval '1 month'
+            {{ analytics_first_recounted_month() }}
         {%- else -%}
             date_trunc('month', ({{ first_month }}) at time zone 'UTC')
         {%- endif %},
         date_trunc('month', {{ run_as_of() }} at time zone 'UTC'),
         interval '1 month'
     ) as series
+{%- endmacro %}
+
+{#
+    The first month an incremental build of a monthly analytics mart counts again
+    (UTC): the month before the run's. Older months change only in a full run.
+#}
+{% macro analytics_first_recounted_month() -%}
+    (date_trunc('month', {{ run_as_of() }} at time zone 'UTC') - interval '1 month')
+{%- endmacro %}
+
+{#
+    The older months of a monthly analytics mart, which an incremental build does not
+    count again (those whose `month`, an SQL expression of the mart's columns, is before
+    analytics_first_recounted_month), as they are published
+    (schema `marts`). The two copies of the blue/green swap (the ELT builds into the copy
+    published one run before) would otherwise each keep their own older months, and the
+    published ones would change back and forth at every run until a full run: a build
+    puts the published older months in its copy instead (its own first go in the
+    pre-hook analytics_delete_older_months). Nothing before a first publish.
+#}
+{% macro analytics_published_older_months(month) -%}
+    {%- if is_incremental() and is_published(this.identifier) -%}
+        union all
+        select * from marts.{{ this.identifier }}
+        where {{ month }} < {{ analytics_first_recounted_month() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{# Pre-hook of a monthly analytics mart: its own older months go (see above). #}
+{% macro analytics_delete_older_months(month) -%}
+    {%- if is_incremental() and is_published(this.identifier) -%}
+        delete from {{ this }}
+        where {{ month }} < {{ analytics_first_recounted_month() }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
 {%- endmacro %}

@@ -8,16 +8,20 @@
     view marts.events over history.events), and then knows only that view.
 #}
 {% macro published_row_count(name) -%}
-    {%- set published = none -%}
-    {%- if execute -%}
-        {%- set found = run_query(
-            "select to_regclass('marts." ~ name ~ "') is not null"
-        ) -%}
-        {%- set published = found.columns[0].values()[0] -%}
-    {%- endif -%}
-    {%- if published -%}
+    {%- if is_published(name) -%}
         (select count(*) from marts.{{ name }})
     {%- else -%}
         null::bigint
     {%- endif -%}
+{%- endmacro %}
+
+{# Whether the mart `name` has a published version (schema `marts`); false while parsing. #}
+{% macro is_published(name) -%}
+    {%- if execute -%}
+        {%- set found = run_query(
+            "select to_regclass('marts." ~ name ~ "') is not null"
+        ) -%}
+        {%- do return(found.columns[0].values()[0]) -%}
+    {%- endif -%}
+    {%- do return(false) -%}
 {%- endmacro %}

@@ -12,6 +12,7 @@
         materialized='incremental',
         unique_key=['campus_id', 'month'],
         incremental_strategy='delete+insert',
+        pre_hook="{{ analytics_delete_older_months('month') }}",
         indexes=[{'columns': ['campus_id', 'month'], 'unique': True}],
     )
 }}
@@ -164,3 +165,4 @@ final as (
 )
 
 select * from final
+{{ analytics_published_older_months('month') }}

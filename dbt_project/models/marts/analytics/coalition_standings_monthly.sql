@@ -9,6 +9,7 @@
         materialized='incremental',
         unique_key=['coalition_id', 'month'],
         incremental_strategy='delete+insert',
+        pre_hook="{{ analytics_delete_older_months('month') }}",
         indexes=[{'columns': ['coalition_id', 'month'], 'unique': True}],
     )
 }}
@@ -78,3 +79,4 @@ final as (
 )
 
 select * from final
+{{ analytics_published_older_months('month') }}

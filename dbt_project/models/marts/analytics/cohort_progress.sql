@@ -13,6 +13,7 @@
         materialized='incremental',
         unique_key=['campus_id', 'pool_year', 'pool_month', 'months_since_start'],
         incremental_strategy='delete+insert',
+        pre_hook="{{ analytics_delete_older_months('cohort_start + make_interval(months => months_since_start)') }}",
         indexes=[{
             'columns': ['campus_id', 'pool_year', 'pool_month', 'months_since_start'],
             'unique': True,
@@ -260,3 +261,6 @@ final as (
 )
 
 select * from final
+{{ analytics_published_older_months(
+    'cohort_start + make_interval(months => months_since_start)'
+) }}
