@@ -124,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument(
         "--ticks", type=positive_count, help="end after this many ticks (default: until SIGTERM)"
     )
+    watch.add_argument(
+        "--build-all",
+        action="store_true",
+        help="build every dbt node after a load, not only those downstream of the raw "
+        "tables loaded since the build schema's state (the default)",
+    )
     add_data_dir_argument(
         command(
             "status",
@@ -212,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
                 resources=tuple(args.resources),
                 skip_dbt=args.skip_dbt,
                 ticks=args.ticks,
+                selective=not args.build_all,
             )
         )
     if args.command == "status":

@@ -153,6 +153,11 @@ class KeptDbt:
     def __init__(self) -> None:
         self.manifest = None
         self.parsed_for: tuple | None = None  # (the project's files, the vars) when parsed
+        self.parses = 0  # how many times it parsed the project
+
+    def is_current(self) -> bool:
+        """Whether the kept parse is of the project's files as they are now."""
+        return self.manifest is not None and self.parsed_for[0] == project_files()
 
     def __call__(
         self,
@@ -182,6 +187,7 @@ class KeptDbt:
                 parsed = dbtRunner(callbacks=[write]).invoke([*parse, *quiet])
                 self.manifest = parsed.result if parsed.success else None
                 self.parsed_for = state
+                self.parses += 1
             else:
                 log.write("the project is as parsed before: the parsed project is kept\n")
             if self.manifest is None:

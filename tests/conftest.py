@@ -150,9 +150,9 @@ class Elt:
             cursor.execute(sql, params)
             return cursor.fetchall()
 
-    def table(self, qualified: str) -> list[tuple]:
+    def table(self, qualified: str, without: tuple[str, ...] = ()) -> list[tuple]:
         """Every row of a table, without bookkeeping columns (``_dlt_*``, ``_intra_*``,
-        ``_processed_load_id``: they record which load wrote a row), sorted."""
+        ``_processed_load_id``: they record which load wrote a row) nor ``without``, sorted."""
         schema, name = qualified.split(".")
         columns = [
             row[0]
@@ -162,6 +162,7 @@ class Elt:
                 schema,
                 name,
             )
+            if row[0] not in without
         ]
         listed = ", ".join(f'"{c}"' for c in columns)
         return sorted(self.query(f"select {listed} from {qualified}"), key=repr)

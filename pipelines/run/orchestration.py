@@ -43,6 +43,7 @@ from pipelines.run.progress import ProgressHandler
 from pipelines.run.publish import discard_build, publish
 from pipelines.run.raw_indexes import create_raw_indexes
 from pipelines.run.run_lock import AlreadyRunning, RunLock
+from pipelines.run.selection import selection_flags, tables_loaded_since
 from pipelines.run.stages import StageClock
 
 
@@ -61,6 +62,9 @@ class RunOptions:
     retry_unpublished: bool = True
     # Why each resource is read, for the ledger (a watch tick reads only what is due).
     reasons: tuple[tuple[str, str], ...] = ()
+    # A watch tick: build only what the raw tables loaded after this load change (the build
+    # schema holds the rest; run/selection.py). None: build everything.
+    build_changed_since: str | None = None
 
     def why(self) -> dict[str, str]:
         default = "full run" if self.full else "every run"
@@ -97,6 +101,7 @@ class Run:
         self.stop = stop  # set by SIGTERM on a watch: the tick ends after its resource
         self.dbt = dbt  # a dbt process per build; a watch keeps dbt in its own (KeptDbt)
         self.run_id = 0  # its row in the ledger, once started
+        self.outcome: Outcome | None = None  # how it ended, once it has (a watch reads it)
         self.data_dir: Path = options.data_dir
         self.progress = ProgressHandler(warn=say)
         self.clock = StageClock()
@@ -141,7 +146,7 @@ class Run:
             mode = "backfill"
         run_id = self.run_id = ledger.start(database, mode)
         try:
-            outcome = self.run(database, connection, outcome, mode, started)
+            outcome = self.outcome = self.run(database, connection, outcome, mode, started)
         except (DatabaseError, psycopg2.Error) as error:
             # The database went away mid-run: every step commits on its own, so what is not
             # done is simply not there; the next run redoes it.
@@ -214,6 +219,7 @@ class Run:
         elif self.options.dbt_only_after_loads and not loaded and mode != "backfill":
             say("nothing loaded: no dbt build, the marts stay as they are")
         else:
+            outcome.scrubbed = bool(erased)
             self.build_and_publish(database, connection, results, as_of, outcome)
 
         if not outcome.problems and stopped == STOP_REQUESTED:
@@ -252,6 +258,11 @@ class Run:
         if missing:  # a first backfill cut short: build what the loaded tables allow
             say(f"not loaded yet: {', '.join(missing)}; their models wait for a later run")
             flags += ["--exclude", *(f"source:intra.{name}+" for name in missing)]
+        since = self.options.build_changed_since
+        changed = None if not since else tables_loaded_since(database, since)
+        if changed and not (full_refresh or missing or outcome.scrubbed):
+            flags += selection_flags(changed)
+            say(f"dbt build: only what {', '.join(changed)} changed; the rest is as built")
         say("dbt build: running (models and tests, into marts__build)")
         outcome.as_of = as_of
         newest_load = database.newest_load_id()
@@ -277,7 +288,8 @@ class Run:
             say(f"WARNING {warning}")
         if outcome.dbt.ok:
             publish(database)
-            erase_anonymized_in_previous_marts(database)  # the copy the next build starts from
+            # the copy the next build starts from
+            outcome.scrubbed |= erase_anonymized_in_previous_marts(database) > 0
             outcome.published = True
             outcome.published_load_id = newest_load
             say(f"published: schema {MARTS_SCHEMA} now holds this run's tested tables")

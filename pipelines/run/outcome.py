@@ -58,6 +58,7 @@ class Outcome:
     dbt: DbtResult | None = None
     published: bool = False
     published_load_id: str | None = None  # the newest dlt load in what was published
+    scrubbed: bool = False  # the privacy erasure changed raw or the previous marts in place
     as_of: datetime | None = None  # the API's time the build judged the data at
     marts: dict[str, int | None] = field(default_factory=dict)
     extract_seconds: float = 0.0

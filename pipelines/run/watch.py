@@ -42,6 +42,7 @@ from pipelines.run.errors import describe_error, root_cause
 from pipelines.run.orchestration import Run, RunOptions, under_run_lock
 from pipelines.run.outcome import Outcome, print_report
 from pipelines.run.output import say
+from pipelines.run.selection import BuildChain
 
 # Read every tick: registrations and marks, levels, sessions (and the students the listings
 # missed, which costs no call when there are none).
@@ -57,6 +58,7 @@ class WatchOptions:
     resources: tuple[str, ...] = tuple(RESOURCES)
     skip_dbt: bool = False
     ticks: int | None = None  # end after this many ticks (None: until SIGTERM)
+    selective: bool = True  # build only what a tick's loads change (run/selection.py)
 
 
 def watch_locked(options: WatchOptions) -> ExitCode:
@@ -72,6 +74,7 @@ class Watch:
         self.signal = ""  # the signal that asked the watch to end
         self.last_retry = 0.0  # when a tick last built loads an earlier build left unpublished
         self.dbt = KeptDbt()  # dbt in this process, its parsed project kept between ticks
+        self.chain = BuildChain()  # the publishes a selective build may start from
 
     def request_stop(self, signum, frame) -> None:
         # Nothing but the flag: a handler that printed could interrupt a print of the main
@@ -128,6 +131,8 @@ class Watch:
         retry = time.monotonic() - self.last_retry >= self.options.other_live_every
         if retry:
             self.last_retry = time.monotonic()
+        parse = self.dbt.parses
+        since = self.chain.since(parse) if self.dbt.is_current() else None
         options = RunOptions(
             self.options.data_dir,
             resources=tuple(due),
@@ -135,12 +140,20 @@ class Watch:
             dbt_only_after_loads=True,
             retry_unpublished=retry,
             reasons=tuple(due.items()),
+            build_changed_since=since if self.options.selective else None,
         )
+        run = Run(options, self.stop, self.dbt)
         try:
-            code = Run(options, self.stop, self.dbt).execute(connection.renewed())
+            code = run.execute(connection.renewed())
         except Exception as error:  # the ledger has it (Run.execute); the watch goes on
             say(f"ERROR the tick failed: {describe_error(root_cause(error))}; the next goes on")
+            self.chain.record(parse, -1, None, True)  # whatever it left, start afresh
             return ExitCode.FAILED
+        outcome = run.outcome
+        if outcome is None or outcome.dbt is not None:  # a build ran (or the run broke off)
+            published = outcome.published_load_id if outcome and outcome.published else None
+            scrubbed = outcome is None or outcome.scrubbed
+            self.chain.record(parse, self.dbt.parses, published, scrubbed)
         if code == ExitCode.CONFIG and not self.credentials_refused(connection):
             return ExitCode.FAILED  # the database between two checks: not a setting to fix
         return code

@@ -1,0 +1,148 @@
+"""Selective builds (``pipelines/run/selection.py``): a watch tick builds only the dbt nodes
+downstream of the raw tables loaded since the build schema's state. The proof that this
+loses nothing is an equivalence: after a randomized sequence of partial ticks, a build of
+every node from the same raw data at the same time changes no mart, no history table and
+adds no event."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+from intra_simulator.control import SimulatorProcess
+from pipelines.config import MARTS
+from pipelines.dbt_runner import run_dbt
+from pipelines.intra.settings import DEFAULT_CURSUS_ID
+from pipelines.run.selection import READS_RUN_TIME, BuildChain
+from tests.conftest import REPO
+from tests.pipelines.run.test_watch import finished_ticks, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_selective_build_needs_two_clean_publishes_of_the_same_parse() -> None:
+    chain = BuildChain()
+    assert chain.since(parse=1) is None
+    chain.record(1, 1, "load-1", scrubbed=False)
+    assert chain.since(1) is None, "the build schema holds the build before: not this chain's"
+    chain.record(1, 1, "load-2", scrubbed=False)
+    assert chain.since(1) == "load-1", "the build schema holds load-1's build"
+    chain.record(1, 1, "load-3", scrubbed=False)
+    assert chain.since(1) == "load-2"
+    assert chain.since(2) is None, "the project was parsed anew: its builds start a chain"
+
+    chain.record(1, 1, "load-4", scrubbed=True)  # the erasure scrubbed load-3's marts
+    assert chain.since(1) is None
+    chain.record(1, 1, "load-5", scrubbed=False)
+    assert chain.since(1) == "load-4"
+
+    chain.record(1, 1, None, scrubbed=False)  # not published: the build schema is dropped
+    chain.record(1, 1, "load-6", scrubbed=False)
+    assert chain.since(1) is None
+    chain.record(1, 2, "load-7", scrubbed=False)  # parsed anew during the build
+    chain.record(2, 2, "load-8", scrubbed=False)
+    assert chain.since(2) is None, "a build that may mix two parses is no start"
+    chain.record(2, 2, "load-9", scrubbed=False)
+    assert chain.since(2) == "load-8"
+
+
+def test_every_model_that_reads_the_run_time_is_in_every_selective_build(dbt_parsed) -> None:
+    """The models whose SQL reaches ``run_as_of`` through any macro carry the tag the
+    selection adds (``READS_RUN_TIME``), but those the docstring of selection.py explains."""
+    manifest = json.loads((dbt_parsed.parent / "manifest.json").read_text())
+    macros = manifest["macros"]
+
+    def reaches_run_time(macro_ids, seen) -> bool:
+        for macro_id in macro_ids:
+            if macro_id == "macro.intra.run_as_of":
+                return True
+            if macro_id not in seen and macro_id in macros:
+                seen.add(macro_id)
+                if reaches_run_time(macros[macro_id]["depends_on"]["macros"], seen):
+                    return True
+        return False
+
+    reading = {
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        and reaches_run_time(node["depends_on"]["macros"], set())
+    }
+    tagged = {
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and "reads_run_time" in node["tags"]
+    }
+    explained = {"stg_intra__users"} | {name for name in reading if name.startswith("hist_")}
+    assert tagged == reading - explained
+    assert READS_RUN_TIME == "tag:reads_run_time+"
+
+
+def test_partial_ticks_leave_what_a_build_of_everything_would(make_elt, tmp_path) -> None:
+    rng = random.Random(20261206)
+    with SimulatorProcess("tiny", 42, "--per-second", "20") as sim:
+        elt = make_elt(sim)
+        # ticks read different sets of resources: three every tick, the other live ones
+        # every few seconds, the reference snapshots once
+        other = str(rng.randint(3, 8))
+        argv = elt.argv(
+            "--every", "1", "--other-live-every", other, "--reference-every", "900", command="watch"
+        )
+        log = tmp_path / "watch.out"
+        watch = subprocess.Popen(
+            argv, cwd=REPO, env=elt.env(), stdout=log.open("w"), stderr=subprocess.STDOUT
+        )
+        try:
+            for _ in range(8):
+                published = sum(t[6] for t in finished_ticks(elt))
+                sim.admin.advance(rng.randint(5, 90) * 60)
+                wait_for(lambda p=published: sum(t[6] for t in finished_ticks(elt)) > p, watch)
+                time.sleep(rng.uniform(0, 6))  # more ticks, reading what is due
+            watch.send_signal(signal.SIGTERM)
+            watch.wait(timeout=120)
+        finally:
+            if watch.poll() is None:
+                watch.kill()
+    output = log.read_text()
+    assert watch.returncode == 0, output
+    # builds that started from the build schema, some of them of part of the project only
+    selective = [line for line in output.splitlines() if "dbt build: only what " in line]
+    models = [int(m) for m in re.findall(r"dbt build: ok \(pass=\d+, success=(\d+)", output)]
+    assert len(selective) >= 2 and min(models) < max(models), output
+
+    [(as_of,)] = elt.query(
+        "select as_of from elt.runs where published order by run_id desc limit 1"
+    )
+    history = [
+        name
+        for (name,) in elt.query(
+            "select table_name from information_schema.tables where table_schema = 'history'"
+        )
+    ]
+    # when logtime_daily counted a row again: which rows a build recounts depends on the copy
+    # it starts from (an open session's days are recounted), not on what was selected
+    provenance = ("counted_at",)
+    marts = {name: elt.table(f"marts.{name}", provenance) for name in MARTS}
+    recorded = {name: elt.table(f"history.{name}") for name in history}
+    # every node, into the build schema, from the same raw data at the same time
+    everything = run_dbt(
+        elt.database,
+        "build",
+        "--exclude-resource-type",
+        "unit_test",
+        dbt_vars={"cursus_id": DEFAULT_CURSUS_ID},
+        dbt_env={"INTRA_AS_OF": as_of.isoformat(), "INTRA_DBT_THREADS": "1"},
+        log_dir=tmp_path / "logs",
+        target_dir=elt.data_dir / "dbt-target",
+    )
+    assert everything.ok, everything.problems
+    for name in MARTS:
+        assert elt.table(f"marts__build.{name}", provenance) == marts[name], name
+    for name in history:
+        assert elt.table(f"history.{name}") == recorded[name], name
