@@ -15,7 +15,10 @@
     {%- endif -%}
 {%- endmacro %}
 
-{# Whether the mart `name` has a published version (schema `marts`); false while parsing. #}
+{#
+    Whether the mart `name` has a published version (schema `marts`); false
+    while dbt parses.
+#}
 {% macro is_published(name) -%}
     {%- if execute -%}
         {%- set found = run_query(
