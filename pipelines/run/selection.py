@@ -29,12 +29,11 @@ from pipelines.config import RAW_SCHEMA
 from pipelines.database import Database, existing_tables
 from pipelines.intra.settings import LIVE_ENDPOINTS, REFERENCE_ENDPOINTS
 
-# The raw tables the dbt project reads (its source `intra`), each with the column that says
-# which load wrote a row.
-SOURCE_TABLES = {
-    **dict.fromkeys((*REFERENCE_ENDPOINTS, *LIVE_ENDPOINTS), "_dlt_load_id"),
-    "_dlt_loads": "load_id",
-}
+# The raw tables the dbt project reads as data (its source `intra`, but dlt's `_dlt_loads`:
+# every model stamps its rows with the newest load from there, and one reads the first
+# load's time, so every load would select nearly every model; a model built later catches
+# up on every load since its own stamp).
+SOURCE_TABLES = tuple(REFERENCE_ENDPOINTS) + tuple(LIVE_ENDPOINTS)
 
 
 def tables_loaded_since(database: Database, load_id: str) -> list[str]:
@@ -43,11 +42,11 @@ def tables_loaded_since(database: Database, load_id: str) -> list[str]:
     with database.connect() as connection, connection.cursor() as cursor:
         present = existing_tables(cursor, RAW_SCHEMA, SOURCE_TABLES)
         changed = []
-        for table, column in SOURCE_TABLES.items():
+        for table in SOURCE_TABLES:
             if table not in present:
                 continue
             cursor.execute(
-                f"select exists (select 1 from {RAW_SCHEMA}.{table} where {column} > %s)",
+                f"select exists (select 1 from {RAW_SCHEMA}.{table} where _dlt_load_id > %s)",
                 (load_id,),
             )
             if cursor.fetchone()[0]:

@@ -84,6 +84,16 @@ def test_every_model_that_reads_the_run_time_is_in_every_selective_build(dbt_par
     assert READS_RUN_TIME == "tag:reads_run_time+"
 
 
+# (live table, field, values): a change the API would make, that only that table shows
+ONE_TABLE_CHANGES = (
+    ("users", "correction_point", range(0, 30)),
+    ("cursus_users", "level", [1.5, 4.21, 7.0, 9.99, 12.34]),
+    ("projects_users", "final_mark", range(0, 126, 5)),
+    ("coalitions_users", "score", range(0, 6000, 7)),
+    ("achievements_users", "nbr_of_success", range(1, 40)),
+)
+
+
 def test_partial_ticks_leave_what_a_build_of_everything_would(make_elt, tmp_path) -> None:
     rng = random.Random(20261206)
     with SimulatorProcess("tiny", 42, "--per-second", "20") as sim:
@@ -99,15 +109,42 @@ def test_partial_ticks_leave_what_a_build_of_everything_would(make_elt, tmp_path
             argv, cwd=REPO, env=elt.env(), stdout=log.open("w"), stderr=subprocess.STDOUT
         )
         try:
-            # random activity until two builds started from the build schema, one of them
-            # of part of the project only (an erasure or a failed build restarts the chain)
-            for _ in range(12):
+            wait_for(lambda: any(t[6] for t in finished_ticks(elt)), watch)  # the backfill
+            # random steps: an hour of the simulator's activity, or one change to one live
+            # table (then only its models and what reads the run's time need building),
+            # until two builds started from the build schema and built part of the project
+            for _ in range(16):
                 published = sum(t[6] for t in finished_ticks(elt))
-                sim.admin.advance(rng.randint(5, 90) * 60)
+                step = rng.choice([None, *ONE_TABLE_CHANGES])
+                if step is None:
+                    sim.admin.advance(rng.randint(5, 60) * 60)
+                else:
+                    collection, field, values = step
+                    record = rng.choice(sim.admin.dump(collection))
+                    sim.admin.update(collection, record["id"], {field: rng.choice(values)})
                 wait_for(lambda p=published: sum(t[6] for t in finished_ticks(elt)) > p, watch)
-                time.sleep(rng.uniform(0, 3))  # more ticks, reading what is due
+                # past the re-read overlap of the incremental windows, without activity:
+                # open sessions grow, nothing else changes
+                sim.admin.advance(400, activity=False)
+                time.sleep(rng.uniform(0, 3))
                 if selective_builds(log.read_text()) >= 2:
                     break
+            # last, one change to coalition scores alone: a build that left out its table
+            # or what reads the run's time (open sessions grew 400 s) leaves the published
+            # marts behind what a build of everything gives
+            for _ in range(4):
+                published = sum(t[6] for t in finished_ticks(elt))
+                shown = elt.query("select coalitions_user_id from marts.coalitions_users")
+                record_id = rng.choice(sorted(shown))[0]
+                sim.admin.update("coalitions_users", record_id, {"score": rng.randint(0, 9999)})
+                wait_for(lambda p=published: sum(t[6] for t in finished_ticks(elt)) > p, watch)
+                builds = re.findall(r"dbt build: (only what .*|running)", log.read_text())
+                if (
+                    builds[-2]
+                    == "only what coalitions_users, _dlt_loads changed; the rest is as built"
+                ):
+                    break
+                sim.admin.advance(400, activity=False)  # the chain restarted: again
             watch.send_signal(signal.SIGTERM)
             watch.wait(timeout=120)
         finally:
@@ -115,7 +152,9 @@ def test_partial_ticks_leave_what_a_build_of_everything_would(make_elt, tmp_path
                 watch.kill()
     output = log.read_text()
     assert watch.returncode == 0, output
-    assert selective_builds(output) >= 2, output
+    assert selective_builds(output) >= 3, output
+    last = re.findall(r"dbt build: only what (.*) changed", output)[-1]
+    assert last == "coalitions_users", output
 
     [(as_of,)] = elt.query(
         "select as_of from elt.runs where published order by run_id desc limit 1"
