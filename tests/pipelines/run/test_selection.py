@@ -112,7 +112,7 @@ def test_partial_ticks_leave_what_a_build_of_everything_would(make_elt, tmp_path
             wait_for(lambda: any(t[6] for t in finished_ticks(elt)), watch)  # the backfill
             # random steps: an hour of the simulator's activity, or one change to one live
             # table (then only its models and what reads the run's time need building),
-            # until two builds started from the build schema and built part of the project
+            # until a build started from the build schema and built part of the project
             for _ in range(16):
                 published = sum(t[6] for t in finished_ticks(elt))
                 step = rng.choice([None, *ONE_TABLE_CHANGES])
@@ -127,7 +127,7 @@ def test_partial_ticks_leave_what_a_build_of_everything_would(make_elt, tmp_path
                 # open sessions grow, nothing else changes
                 sim.admin.advance(400, activity=False)
                 time.sleep(rng.uniform(0, 3))
-                if selective_builds(log.read_text()) >= 2:
+                if selective_builds(log.read_text()) >= 1:
                     break
             # last, one change to coalition scores alone: a build that left out its table
             # or what reads the run's time (open sessions grew 400 s) leaves the published
@@ -152,7 +152,7 @@ def test_partial_ticks_leave_what_a_build_of_everything_would(make_elt, tmp_path
                 watch.kill()
     output = log.read_text()
     assert watch.returncode == 0, output
-    assert selective_builds(output) >= 3, output
+    assert selective_builds(output) >= 2, output
     last = re.findall(r"dbt build: only what (.*) changed", output)[-1]
     assert last == "coalitions_users", output
 
