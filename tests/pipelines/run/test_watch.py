@@ -4,9 +4,11 @@ and SIGTERM ends the watch with exit 0 and nothing left running in the ledger.""
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -35,17 +37,30 @@ def wait_for(condition, process, timeout: float = 300.0) -> None:
         time.sleep(0.5)
 
 
+@contextlib.contextmanager
+def watching(elt, log: Path, *options: str):
+    """``intra-elt watch`` with ``options``, its output in ``log`` (a file, not a pipe nobody
+    reads while it ticks); SIGTERM when the block ends, SIGKILL if the block failed."""
+    argv = elt.argv(*options, command="watch")
+    watch = subprocess.Popen(
+        argv, cwd=REPO, env=elt.env(), stdout=log.open("w"), stderr=subprocess.STDOUT
+    )
+    try:
+        yield watch
+        watch.send_signal(signal.SIGTERM)
+        watch.wait(timeout=120)
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+
+
 def test_ticks_read_what_is_due_build_after_loads_only_and_sigterm_ends_the_watch(
     make_elt, tmp_path
 ) -> None:
     with SimulatorProcess("tiny", 42, "--per-second", "20") as sim:
         elt = make_elt(sim)
-        argv = elt.argv("--every", "1", "--other-live-every", "10", command="watch")
-        log = tmp_path / "watch.out"  # a file, not a pipe nobody reads while it ticks
-        watch = subprocess.Popen(
-            argv, cwd=REPO, env=elt.env(), stdout=log.open("w"), stderr=subprocess.STDOUT
-        )
-        try:
+        log = tmp_path / "watch.out"
+        with watching(elt, log, "--every", "1", "--other-live-every", "10") as watch:
             # quiet ticks, until the other live resources come due again
             wait_for(lambda: any("users" in t[3] for t in finished_ticks(elt)[1:]), watch)
             busy = elt.run("--skip-dbt", "--resources", "cursus")
@@ -53,11 +68,6 @@ def test_ticks_read_what_is_due_build_after_loads_only_and_sigterm_ends_the_watc
             quiet = len(finished_ticks(elt))
             sim.admin.advance(3600)  # an hour of activity: registrations, marks, sessions
             wait_for(lambda: any(t[6] for t in finished_ticks(elt)[quiet:]), watch)
-            watch.send_signal(signal.SIGTERM)
-            watch.wait(timeout=120)
-        finally:
-            if watch.poll() is None:
-                watch.kill()
     output = log.read_text()
     assert watch.returncode == 0, output
     assert "watch: ended after" in output and "(SIGTERM)" in output
