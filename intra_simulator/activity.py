@@ -94,7 +94,9 @@ def primary_of(campus_users: list[dict]) -> int | None:
 
 class Activity:
     """The events between ``start`` and ``end``: they change the ``store``'s records, and
-    ``builder`` makes the new people and records, drawing from ``rng``."""
+    ``builder`` makes the new people and records, drawing from ``rng``. ``intensity``
+    multiplies how many of the students' events happen per hour (``count``); sessions at
+    campus keep their own rates."""
 
     def __init__(
         self,
@@ -103,12 +105,14 @@ class Activity:
         rng: random.Random,
         start: datetime,
         end: datetime,
+        intensity: float = 1.0,
     ) -> None:
         self.store = store
         self.builder = builder
         self.start = start
         self.end = end
         self.hours = max(0.0, (end - start).total_seconds() / 3600)
+        self.intensity = intensity  # 2.5: a busy afternoon; 0.25: a night
         self.rng = rng
         self.changed: Counter = Counter()
         self.silent: Counter = Counter()
@@ -176,10 +180,10 @@ class Activity:
             kind, user_id, subject, subject_id, old, new, at or iso(self.end), silent
         )
 
-    def count(self, per_hour: float, rng: random.Random | None = None) -> int:
+    def count(self, per_hour: float, rng: random.Random | None = None, scaled: bool = True) -> int:
         """How many events of a kind happen in the interval (at least the fractional chance),
-        drawn from ``rng`` (default: the activity's own)."""
-        expected = per_hour * self.hours
+        drawn from ``rng`` (default: the activity's own); ``scaled`` by the intensity."""
+        expected = per_hour * self.hours * (self.intensity if scaled else 1.0)
         whole = int(expected)
         return whole + (1 if (rng or self.rng).random() < expected - whole else 0)
 
@@ -191,12 +195,7 @@ class Activity:
 
     def run(self) -> dict:
         rng = self.rng
-        # Who owns which rows, computed once: every change below moves the store's version,
-        # which would otherwise rebuild the store's index at each step.
-        snapshot = {uid: self.store.owned_by(uid) for uid in self.students}
-
-        def owned(uid: int) -> dict:
-            return snapshot.get(uid) or self.store.owned_by(uid)
+        owned = self.store.owned_by  # a student's rows as they are when they act
 
         for uid in rng.sample(
             self.students,
@@ -505,10 +504,15 @@ class Activity:
             self.log("anonymized", uid, "user", uid, old, user["login"], silent=True)
 
     def silent_changes(self, per_campus: int) -> None:
-        waiting = [
-            r for r in self.projects_users.values() if r["status"] == "waiting_for_correction"
-        ]
-        for record in self.rng.sample(waiting, min(len(waiting), self.count(per_campus * 0.02))):
+        # Each count first: a scan of every registration only when some change happens (the
+        # draws are the same either way; a few seconds' interval usually has none).
+        count = self.count(per_campus * 0.02)
+        waiting = (
+            [r for r in self.projects_users.values() if r["status"] == "waiting_for_correction"]
+            if count
+            else []
+        )
+        for record in self.rng.sample(waiting, min(len(waiting), count)):
             self.quietly("projects_users", record, {"status": "finished"})
             self.log(
                 "project_finished",
@@ -518,14 +522,17 @@ class Activity:
                 new=record["final_mark"],
                 silent=True,
             )
-        in_progress = [
-            r
-            for r in self.projects_users.values()
-            if r["status"] == "in_progress" and not r.get("_retried")
-        ]
-        for record in self.rng.sample(
-            in_progress, min(len(in_progress), self.count(per_campus * 0.02))
-        ):
+        count = self.count(per_campus * 0.02)
+        in_progress = (
+            [
+                r
+                for r in self.projects_users.values()
+                if r["status"] == "in_progress" and not r.get("_retried")
+            ]
+            if count
+            else []
+        )
+        for record in self.rng.sample(in_progress, min(len(in_progress), count)):
             self.store.delete("projects_users", record["id"])
             self.silent["projects_users"] += 1
             self.log(
@@ -590,7 +597,7 @@ class Activity:
             ):
                 failed.append(record)
         for record in retrying:
-            if rng.random() < self.hours * RETRY_FINISH_RATE:
+            if rng.random() < self.hours * self.intensity * RETRY_FINISH_RATE:
                 self.mark_retry(record, rng)
         count = self.count(len(self.students) * RETRY_RATE, rng)
         for record in rng.sample(failed, min(len(failed), count)):

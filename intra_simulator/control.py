@@ -140,6 +140,12 @@ class SimulatorAdmin:
     def advance(self, seconds: float, activity: bool = True) -> dict:
         return self.call("POST", "advance", {"seconds": seconds, "activity": activity})
 
+    def happen(self, intensity: float = 1.0) -> dict:
+        """The activity of the real time since the last advance or happen, ``intensity``
+        times the usual rates, without moving the clock; reports ``students``, the count
+        the rates apply to."""
+        return self.call("POST", "happen", {"intensity": intensity})
+
     def update(self, collection: str, record_id: int, values: dict, touch: bool = True) -> dict:
         return self.call(
             "POST",
@@ -164,5 +170,10 @@ class SimulatorAdmin:
         """The simulator's change log: the entries whose ``seq`` is above ``after``."""
         return self.call("GET", f"changes?after={int(after)}")["changes"]
 
-    def revoke(self) -> int:
-        return self.call("POST", "revoke", {})["revoked"]
+    def revoke(self, client: str = "") -> int:
+        """Revoke the live tokens (of one app, given its uid); returns how many."""
+        return self.call("POST", "revoke", {"client": client} if client else {})["revoked"]
+
+    def add_app(self, uid: str, secret: str) -> dict:
+        """Register another application: its own rate limit, tokens and faults."""
+        return self.call("POST", "app", {"uid": uid, "secret": secret})

@@ -5,6 +5,9 @@ probability, the n-th matching requests, or every one after the ``after``-th; at
 ``times`` times), and *what* happens. Decisions come from a random stream seeded per rule,
 so a test run is reproducible.
 
+A rule with a ``client`` applies only to the requests of that app (its uid): two clients of
+one simulator, one faulted and one not (the soak's runner and its clean twin).
+
 A rule counts (and fires on) the requests that reach what it breaks: ``revoke`` every
 request of its path, before the token is checked; the others only the requests that passed
 the token check and the rate limit (a request refused with a 401 or a 429 uses up no
@@ -64,6 +67,7 @@ class FaultRule:
     delay: float = 0.0
     rows: int = 1
     param: str = ""
+    client: str = ""  # only this app's requests ("" for every app's)
     matched: int = 0
     fired: int = 0
 
@@ -71,7 +75,7 @@ class FaultRule:
     def from_dict(cls, spec: dict) -> FaultRule:
         known = {
             *("kind", "path", "rate", "nth", "after", "times"),
-            *("status", "delay", "rows", "param"),
+            *("status", "delay", "rows", "param", "client"),
         }
         unknown = set(spec) - known
         if unknown or spec.get("kind") not in KINDS:
@@ -96,12 +100,15 @@ class Faults:
             self.rules = rules
             self._rngs = [random.Random(f"{self.seed}:fault:{i}") for i in range(len(rules))]
 
-    def pick(self, path: str, revoke: bool = False) -> FaultRule | None:
-        """The rule that fires on this request, if any: among the ``revoke`` rules (asked
-        before the token check), or among the others (asked once the request is admitted)."""
+    def pick(self, path: str, revoke: bool = False, client: str = "") -> FaultRule | None:
+        """The rule that fires on this request of app ``client``, if any: among the
+        ``revoke`` rules (asked before the token check), or among the others (asked once the
+        request is admitted)."""
         with self._lock:
             for rule, rng in zip(self.rules, self._rngs, strict=True):
                 if not path.startswith(rule.path) or (rule.kind == "revoke") != revoke:
+                    continue
+                if rule.client and rule.client != client:
                     continue
                 rule.matched += 1
                 if rule.times is not None and rule.fired >= rule.times:
@@ -119,6 +126,12 @@ class Faults:
     def report(self) -> list[dict]:
         with self._lock:
             return [
-                {"kind": r.kind, "path": r.path, "matched": r.matched, "fired": r.fired}
+                {
+                    "kind": r.kind,
+                    "path": r.path,
+                    "client": r.client,
+                    "matched": r.matched,
+                    "fired": r.fired,
+                }
                 for r in self.rules
             ]

@@ -324,13 +324,13 @@ class Locations:
         )
         self.begin_sessions(activity, people, rng)
         campuses = sorted({c for members in people.values() for _, c in members})
-        for _ in range(activity.count(len(campuses) * END_ALL_RATE, rng)):
+        for _ in range(activity.count(len(campuses) * END_ALL_RATE, rng, scaled=False)):
             self.end_all(activity, rng.choice(campuses), iso(activity.moment(rng)))
         until = iso(activity.end)
         for record in sorted(self.open.values(), key=lambda r: r["id"]):
             if record["_planned_end"] is not None and record["_planned_end"] <= until:
                 self.close(activity, record, record["_planned_end"])
-        for _ in range(activity.count(len(campuses) * DELETE_RATE, rng)):
+        for _ in range(activity.count(len(campuses) * DELETE_RATE, rng, scaled=False)):
             self.delete_one(activity, rng)
 
     def begin_sessions(self, activity: Activity, people: dict, rng: random.Random) -> None:
@@ -344,7 +344,7 @@ class Locations:
         for role in ROLES:
             members = people[role]
             rate = len(members) * PRESENCE[role] * MEAN_SESSIONS / 24
-            for _ in range(activity.count(rate * peak * 24 / sum(HOUR_WEIGHTS), rng)):
+            for _ in range(activity.count(rate * peak * 24 / sum(HOUR_WEIGHTS), rng, scaled=False)):
                 uid, campus_id = rng.choice(members)
                 begin = activity.moment(rng)
                 hour = begin.astimezone(self.zones[campus_id]).hour

@@ -100,9 +100,17 @@ class TokenStore:
             return None, "expired"
         return token, None
 
-    def revoke_all(self) -> int:
+    def app_of(self, value: str | None) -> str:
+        """The uid of the app a token value was issued to ("" for an unknown value)."""
+        token = self._tokens.get(value or "")
+        return token.app.uid if token else ""
+
+    def revoke_all(self, uid: str = "") -> int:
+        """Revoke the live tokens (of one app, given its ``uid``); returns how many."""
         with self._lock:
-            live = [t for t in self._live.values() if not t.revoked]
+            live = [
+                t for t in self._live.values() if not t.revoked and (not uid or t.app.uid == uid)
+            ]
             for token in live:
                 token.revoked = True
             return len(live)

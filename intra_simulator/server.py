@@ -8,7 +8,8 @@ with ``Retry-After``; unknown routes and ids get 404 ``{}``; a filter or range o
 headers.
 
 Admin routes live under ``/_sim/`` (no auth, no rate limit, not counted): health, request
-statistics, moving the clock, faults, limits, token revocation, record edits, and for test
+statistics, moving the clock (or letting the real time's activity happen: ``/_sim/happen``),
+faults, limits, token revocation, record edits, and for test
 oracles full dumps of a collection, the ids changed silently (``/_sim/silent``) and the log of
 every change time made (``GET /_sim/changes?after=<seq>``: the entries numbered above ``after``),
 and for bad input a record inserted as given (``POST /_sim/insert``).
@@ -31,6 +32,7 @@ from intra_simulator.oauth import (
     INVALID_CLIENT,
     TOKEN_PROBLEMS,
     UNSUPPORTED_GRANT,
+    App,
     TokenStore,
     client_credentials,
 )
@@ -244,9 +246,11 @@ class Handler(BaseHTTPRequestHandler):
         if not self.headers.get("User-Agent"):
             return Reply(403, b"", content_type="text/html")
         now = sim.world.clock.time()
-        if sim.faults.pick(url.path, revoke=True) is not None:
-            sim.tokens.revoke_all()
-        token, problem = sim.tokens.check(self._bearer(url.query), now)
+        bearer = self._bearer(url.query)
+        revoke = sim.faults.pick(url.path, revoke=True, client=sim.tokens.app_of(bearer))
+        if revoke is not None:
+            sim.tokens.revoke_all(revoke.client)
+        token, problem = sim.tokens.check(bearer, now)
         if token is None:
             if sim.bare_401:
                 return Reply(401, b"")
@@ -259,7 +263,7 @@ class Handler(BaseHTTPRequestHandler):
         decision = sim.limiter.admit(app.app_id, now)
         if not decision.allowed:
             return self._too_many(decision)
-        rule = sim.faults.pick(url.path)
+        rule = sim.faults.pick(url.path, client=app.uid)
         headers = {
             **decision.headers,
             "X-Application-Id": str(app.app_id),
@@ -382,6 +386,9 @@ class Handler(BaseHTTPRequestHandler):
                     float(payload.get("seconds", 3600)), bool(payload.get("activity", True))
                 )
                 return json_reply(200, {**result, "now": sim.world.clock.now().isoformat()})
+            if route == ("POST", "/_sim/happen"):
+                result = sim.world.happen(float(payload.get("intensity", 1.0)))
+                return json_reply(200, {**result, "now": sim.world.clock.now().isoformat()})
             if route == ("PUT", "/_sim/faults"):
                 sim.faults.set(payload if isinstance(payload, list) else [payload])
                 return json_reply(200, {"faults": sim.faults.report()})
@@ -399,7 +406,11 @@ class Handler(BaseHTTPRequestHandler):
                 store.silent.clear()
                 return json_reply(200, {"ok": True})
             if route == ("POST", "/_sim/revoke"):
-                return json_reply(200, {"revoked": sim.tokens.revoke_all()})
+                return json_reply(
+                    200, {"revoked": sim.tokens.revoke_all(payload.get("client", ""))}
+                )
+            if route == ("POST", "/_sim/app"):
+                return json_reply(200, self._add_app(payload))
             if route == ("PUT", "/_sim/config"):
                 return json_reply(200, self._configure(payload))
             if route == ("POST", "/_sim/update"):
@@ -426,6 +437,16 @@ class Handler(BaseHTTPRequestHandler):
         except (KeyError, ValueError, TypeError) as error:
             return json_reply(400, {"error": f"{type(error).__name__}: {error}"})
         return json_reply(404, {"error": f"no admin route {method} {path}"})
+
+    def _add_app(self, payload: dict) -> dict:
+        """Register another application (its own rate limit, tokens and faults)."""
+        tokens = self.sim.tokens
+        uid, secret = str(payload["uid"]), str(payload["secret"])
+        if uid in tokens.apps:
+            raise ValueError(f"app {uid} exists")
+        app_id = 1 + max(app.app_id for app in tokens.apps.values())
+        tokens.add_app(App(uid=uid, secret=secret, app_id=app_id, name=f"intra-elt-{app_id}"))
+        return {"uid": uid, "app_id": app_id}
 
     def _insert(self, payload: dict) -> dict:
         """Add a record in stored form as given (bad input for tests: a location without a

@@ -169,6 +169,7 @@ class Store:
         self.collections: dict[str, Collection] = {}
         self._query_cache: dict[tuple, tuple[int, list[dict], list[int]]] = {}
         self._indexes: dict[str, tuple[int, object]] = {}
+        self._owned: dict[str, dict[int, list[dict]]] | None = None  # ``owned_by``'s index
 
     def add(
         self,
@@ -250,19 +251,29 @@ class Store:
         return self._index("user_campuses", build).get(user_id, set())
 
     def owned_by(self, user_id: int) -> dict[str, list[dict]]:
-        """The user's own rows in each live collection."""
+        """The user's own rows in each live collection, by id (copies of the lists).
 
-        def build() -> dict[str, dict[int, list[dict]]]:
-            by_user: dict[str, dict[int, list[dict]]] = {}
+        Kept up to date by ``insert`` and ``delete`` once built, not rebuilt after each
+        change: at network scale a rebuild takes seconds, and a world that changes every few
+        seconds (``World.happen``) would rebuild it for every user page served."""
+        if self._owned is None:
+            self._owned = {}
             for name in USER_COLLECTIONS:
                 groups: dict[int, list[dict]] = {}
                 for row in self.collections[name].ordered():
                     groups.setdefault(row["user_id"], []).append(row)
-                by_user[name] = groups
-            return by_user
+                self._owned[name] = groups
+        return {name: list(groups.get(user_id, [])) for name, groups in self._owned.items()}
 
-        index = self._index("owned_by", build)
-        return {name: groups.get(user_id, []) for name, groups in index.items()}
+    def _own(self, name: str, record: dict | None, owned: bool) -> None:
+        """Add a record to (or remove it from) its user's rows in the ``owned_by`` index."""
+        if record is None or self._owned is None or name not in self._owned:
+            return
+        rows = self._owned[name].setdefault(record["user_id"], [])
+        if owned:
+            bisect.insort(rows, record, key=lambda row: row["id"])
+        else:
+            rows[:] = [row for row in rows if row is not record]
 
     # -- queries --------------------------------------------------------------------------
 
@@ -362,7 +373,10 @@ class Store:
 
     def insert(self, name: str, record: dict) -> None:
         with self.lock:
-            self.collections[name].rows[record["id"]] = record
+            rows = self.collections[name].rows
+            self._own(name, rows.get(record["id"]), False)
+            rows[record["id"]] = record
+            self._own(name, record, True)
             self.changed(name, record["id"])
 
     def log_change(
@@ -380,8 +394,13 @@ class Store:
 
         ``subject`` names the changed record's kind in the singular (``"projects_user"``),
         ``old``/``new`` are values as the API serves them, ``at`` is the simulated moment of the
-        change and ``silent`` says that the record's ``updated_at`` did not move."""
+        change and ``silent`` says that the record's ``updated_at`` did not move.
+        ``updated_at`` is the record's own when the change is logged (None for a record
+        without one, or gone): a client that holds this version or a later one has seen the
+        change."""
         with self.lock:
+            collection = self.collections.get(f"{subject}s")
+            record = collection.rows.get(subject_id) if collection else None
             entry = {
                 "seq": len(self.change_log) + 1,
                 "kind": kind,
@@ -392,6 +411,7 @@ class Store:
                 "new": new,
                 "at": at,
                 "silent": silent,
+                "updated_at": (record or {}).get("updated_at"),
             }
             self.change_log.append(entry)
             return entry
@@ -404,6 +424,8 @@ class Store:
     def delete(self, name: str, record_id: int) -> None:
         """Remove a record; the API has no deletion feed, so every deletion is silent."""
         with self.lock:
-            if self.collections[name].rows.pop(record_id, None) is not None:
+            record = self.collections[name].rows.pop(record_id, None)
+            if record is not None:
                 self.silent.setdefault(name, set()).add(record_id)
+                self._own(name, record, False)
             self.changed(name, record_id)

@@ -153,6 +153,8 @@ class World:
         self.seed = seed
         self.builder = builder
         self.advances = 0
+        self.happened_until = clock.now()  # activity has been drawn up to here
+        self.students_now = 0  # the students an activity last counted
         self.store = Store(clock.now, campus_filter)
         # the sessions of the people, for the days before the clock's start
         self.locations = Locations(data, builder.population, clock.now(), seed) if builder else None
@@ -172,10 +174,10 @@ class World:
                 return handler(*match.groups())
         raise NotFound(path)
 
-    def _activity(self, start: datetime, end: datetime) -> Activity:
+    def _activity(self, start: datetime, end: datetime, intensity: float = 1.0) -> Activity:
         """What happens between two moments; its random stream is the advance's own."""
         rng = random.Random(f"{self.seed}:advance:{self.advances}")
-        return Activity(self.store, self.builder, rng, start, end)
+        return Activity(self.store, self.builder, rng, start, end, intensity)
 
     def advance(self, seconds: float, activity: bool = True) -> dict:
         """Move the clock forward; with ``activity``, people and staff change things (each
@@ -186,15 +188,31 @@ class World:
             start = self.clock.now()
             self.clock.advance(seconds)
             self.advances += 1
+            self.happened_until = self.clock.now()
             if not activity:
                 return {"changed": {}, "silent": {}}
-            interval = self._activity(start, self.clock.now())
-            interval.run()
-            stream = f"{self.seed}:advance:{self.advances}"
-            interval.retry(random.Random(f"{stream}:attempts"))
-            if self.locations:
-                self.locations.advance(interval, random.Random(f"{stream}:locations"))
-            return interval.report()
+            return self._happen(start, self.clock.now(), 1.0)
+
+    def happen(self, intensity: float = 1.0) -> dict:
+        """What happened since the last advance or happen, up to now, without moving the
+        clock: the real time that passed gets its activity, ``intensity`` times the usual
+        rates of the students' changes (sessions at campus keep their own rates). Called
+        every few seconds, it makes a network that changes while a client watches it."""
+        with self.store.lock:
+            start, self.happened_until = self.happened_until, self.clock.now()
+            self.advances += 1
+            report = self._happen(start, self.happened_until, intensity)
+            return {**report, "students": self.students_now}
+
+    def _happen(self, start: datetime, end: datetime, intensity: float) -> dict:
+        interval = self._activity(start, end, intensity)
+        interval.run()
+        stream = f"{self.seed}:advance:{self.advances}"
+        interval.retry(random.Random(f"{stream}:attempts"))
+        self.students_now = len(interval.students)
+        if self.locations:
+            self.locations.advance(interval, random.Random(f"{stream}:locations"))
+        return interval.report()
 
     def admit(self, user_id: int | None = None) -> dict:
         """Admit a pisciner to the main cursus now (the first one, if no id is given); returns

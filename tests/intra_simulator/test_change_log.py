@@ -18,7 +18,10 @@ from intra_simulator.generate import MAIN_CURSUS_ID, build_dataset
 from intra_simulator.population import build_population, schedule_anonymizations
 from intra_simulator.world import Clock, World
 
-ENTRY_KEYS = {"seq", "kind", "user_id", "subject", "subject_id", "old", "new", "at", "silent"}
+ENTRY_KEYS = {
+    *("seq", "kind", "user_id", "subject", "subject_id", "old", "new", "at", "silent"),
+    "updated_at",
+}
 SUBJECTS = {  # kind -> the subject it is about
     "project_registered": "projects_user",
     "project_finished": "projects_user",
@@ -160,6 +163,7 @@ def test_entries_agree_with_the_records(history) -> None:
     for cid, entry in last_of(changes, "level_changed").items():
         record = cursus_users[cid]
         assert record["level"] == entry["new"] and record["updated_at"] == entry["at"]
+        assert entry["updated_at"] == record["updated_at"]  # the version that shows it
         assert record["cursus_id"] == MAIN_CURSUS_ID
     for cid, entry in last_of(changes, "blackhole_changed").items():
         assert cursus_users[cid]["blackholed_at"] == entry["new"]

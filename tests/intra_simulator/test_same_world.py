@@ -75,7 +75,7 @@ def digest(world: World, leave_out: frozenset[int] = frozenset()) -> str:
                 ]
         dumps[name] = rows
     dumps["changes"] = [
-        {k: v for k, v in entry.items() if k != "seq"}
+        {k: v for k, v in entry.items() if k not in ("seq", "updated_at")}  # updated_at: newer
         for entry in world.store.change_log
         if entry["kind"] in OLD_KINDS
         and not (entry["subject"] == "projects_user" and entry["subject_id"] in leave_out)
