@@ -39,6 +39,7 @@ from datetime import datetime, timedelta
 
 from pipelines.intra.api import IntraApi
 from pipelines.intra.rate_limit import QuotaExhausted
+from pipelines.intra.rereads import Rereads
 
 log = logging.getLogger("intra.progress")
 FULL_RUN_MARKER = "_intra_full_run"
@@ -78,6 +79,7 @@ class Scan:
 
 
 USERS_PER_SCAN = 100  # ids per filter[user_id]: a short URL, and usually one page
+WINDOWS = ("window", "window_users")  # the scans that read the last overlap again
 
 
 def user_scans(kind: str, start: str | None, end: str | None, users, started: str) -> list[Scan]:
@@ -142,6 +144,7 @@ class SyncReport:
     """What one resource's sync did, for the run summary."""
 
     records: int = 0
+    unchanged: int = 0  # records read again as they were loaded: not loaded (rereads.py)
     deleted: int = 0
     scans: list[str] = field(default_factory=list)
     scan_records: list[int] = field(default_factory=list)  # records read by each scan
@@ -178,6 +181,7 @@ def sync(
     # Forget who has a primary campus again: should they lose it later, read them in full.
     state["unmatched"] = sorted(set(state.get("unmatched", [])) & unmatched)
     earlier: set[int] = set()  # ids yielded by this run's earlier scans (catch-ups are small)
+    rereads = Rereads(state, lambda record: record.get("updated_at"))
     while scans:
         scan = scans[0]
         report.scans.append(scan.kind)
@@ -204,6 +208,9 @@ def sync(
                     seen_now.update(r["id"] for r in page)
                 report.records += len(page)
                 report.scan_records[-1] += len(page)
+                if scan.kind in WINDOWS and scan.start is not None:  # not a first run's
+                    page = rereads.changed(page)
+                    report.unchanged = rereads.skipped
                 yield page
                 scan.after_id = max(scan.after_id or 0, last_id or 0)
                 state["scans"] = [asdict(s) for s in scans]
@@ -223,6 +230,8 @@ def sync(
             state["window_end"] = scan.started  # changes during the scan: next window
         elif scan.kind == "window":
             state["window_end"] = scan.end
+            next_start = datetime.fromisoformat(scan.end.replace("Z", "+00:00")) - overlap
+            rereads.forget_before(stamp(next_start))
         if scan.kind == "catch_up":
             state["covered"] = sorted(set(state.get("covered") or []) | set(scan.scope))
         elif scan.kind in ("window", "full"):  # what a full-scope scan covered: the scope

@@ -41,6 +41,7 @@ from requests import HTTPError
 from pipelines.intra.api import IntraApi
 from pipelines.intra.incremental import DELETED_FLAG, FULL_RUN_MARKER, SyncReport, stamp
 from pipelines.intra.rate_limit import QuotaExhausted
+from pipelines.intra.rereads import Rereads
 
 log = logging.getLogger("intra.progress")
 
@@ -252,6 +253,7 @@ def sync(
     # what a full run saw this run is known here (what it saw in a run the quota stopped is
     # in raw, with its marker)
     read: set[int] = set()
+    rereads = Rereads(state, lambda row: row.get("end_at") or row.get("begin_at"))
     while scans:
         scan = scans[0]
         report.scans.append(scan.kind)
@@ -272,6 +274,9 @@ def sync(
                         row[FULL_RUN_MARKER] = scan.started
                 report.records += len(page)
                 report.scan_records[-1] += len(page)
+                if scan.kind in ("begun", "ended"):  # the windows: they read the overlap again
+                    rows = rereads.changed(rows)
+                    report.unchanged = rereads.skipped
                 yield rows
                 scan.after_id = max(scan.after_id or 0, last_id or 0)
                 save()
@@ -313,6 +318,8 @@ def sync(
             yield bury([row for row in unseen if row[0] not in read], report)
         complete(scan, scans, state, report, campuses)
         save()
+    if state.get("window_end"):
+        rereads.forget_before(stamp(parse(state["window_end"]) - overlap))
 
 
 def complete(

@@ -141,6 +141,8 @@ class ExtractLoad:
                 result.status, result.failed = f"stopped: {type(fatal).__name__}", True
                 return results, fatal, None
             deleted = f", {result.deleted} deleted" if result.deleted else ""
+            if result.unchanged:
+                deleted += f", {result.unchanged} of them unchanged (not loaded again)"
             flag = "ERROR " if failed else ""
             say(
                 f"{flag}{name}: {result.status}, {result.fetched} records read{deleted}, "
@@ -193,5 +195,6 @@ class ExtractLoad:
             calls=api.stats.calls(path) - calls_before,
             outcomes=outcomes,
             deleted=report.deleted if report is not None else 0,
+            unchanged=report.unchanged if report is not None else 0,
             page_size=page_size,
         )

@@ -96,8 +96,8 @@ def shown_status(status: str, pid: int | None, lock_holder: dict | None) -> str:
 
 
 def unpublished_loads(database: Database, current_run_id: int) -> bool:
-    """Whether a run since the last publish loaded rows the marts do not hold yet: it read or
-    deleted records and its build failed, or it was killed or failed before recording what
+    """Whether a run since the last publish loaded rows the marts do not hold yet: it loaded
+    (read, and not unchanged) or deleted records and its build failed, or it was killed or failed before recording what
     it read (what it loaded is unknown)."""
     with database.connect() as connection, connection.cursor() as cursor:
         cursor.execute(
@@ -112,7 +112,8 @@ def unpublished_loads(database: Database, current_run_id: int) -> bool:
                     or run.resources is null
                     or exists (
                         select 1 from jsonb_each(run.resources) as resource
-                        where (resource.value ->> 'read')::bigint > 0
+                        where (resource.value ->> 'read')::bigint
+                              > coalesce((resource.value ->> 'unchanged')::bigint, 0)
                            or coalesce((resource.value ->> 'deleted')::bigint, 0) > 0
                     )
                   )

@@ -36,6 +36,7 @@ class ResourceResult:
     outcomes: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     deleted: int = 0
+    unchanged: int = 0  # of ``fetched``: read again as already loaded, so not loaded
     normalize_workers: int = 0  # processes that normalized its package (0: not reached)
     page_size: int = 0  # records per request at the end (below the setting: pages timed out)
     failed: bool = False  # its load failed: the status says how, the run reports a problem
@@ -130,6 +131,7 @@ class Outcome:
                 r.name: {
                     "status": r.status,
                     "read": r.fetched,
+                    "unchanged": r.unchanged,
                     "deleted": r.deleted,
                     "calls": r.calls,
                     "rows": r.table_rows,

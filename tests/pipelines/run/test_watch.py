@@ -68,6 +68,10 @@ def test_ticks_read_what_is_due_build_after_loads_only_and_sigterm_ends_the_watc
             quiet = len(finished_ticks(elt))
             sim.admin.advance(3600)  # an hour of activity: registrations, marks, sessions
             wait_for(lambda: any(t[6] for t in finished_ticks(elt)[quiet:]), watch)
+            # one more change, now: the next windows read it again (their overlap)
+            [(record_id,)] = elt.query("select min(cursus_user_id) from marts.cursus_users")
+            sim.admin.update("cursus_users", record_id, {"level": 21.0})
+            wait_for(lambda: any(rereads(t) for t in finished_ticks(elt)[quiet:]), watch)
     output = log.read_text()
     assert watch.returncode == 0, output
     assert "watch: ended after" in output and "(SIGTERM)" in output
@@ -89,11 +93,13 @@ def test_ticks_read_what_is_due_build_after_loads_only_and_sigterm_ends_the_watc
         others = set(reasons) - set(EVERY_TICK)
         assert all(reasons[r].startswith("live: last good read ") for r in others), reasons
         assert calls == sum(r["calls"] for r in resources.values()), "no token, no check"
-        loaded = any(r["read"] or r["deleted"] for r in resources.values())
+        loaded = any(r["read"] > r["unchanged"] or r["deleted"] for r in resources.values())
         assert built == loaded and published == loaded, (run_id, resources)
         if not loaded:
             assert all(r["calls"] == r["minimum_calls"] for r in resources.values())
     assert any(not t[5] for t in later), "a quiet tick runs no dbt"
+    reread = [t for t in later if rereads(t)]
+    assert reread and not any(t[5] for t in reread if not loads(t)), "nor one that read again"
     assert any(set(t[3]) == set(EVERY_TICK) for t in later), "the others are not always due"
     assert any("users" in t[3] for t in later), "and come due again after --other-live-every"
     assert later[-1][6] or any(t[6] for t in later), "the hour of activity was published"
@@ -101,3 +107,12 @@ def test_ticks_read_what_is_due_build_after_loads_only_and_sigterm_ends_the_watc
     assert output.count("dbt build: ok") >= 2, output
     build_log = (elt.data_dir / "logs" / "dbt-build.log").read_text()
     assert "the parsed project is kept" in build_log and "PASS=" in build_log, build_log
+
+
+def rereads(tick: tuple) -> int:
+    """Records a tick read again as they were loaded (the windows' overlap)."""
+    return sum(r["unchanged"] for r in tick[4].values())
+
+
+def loads(tick: tuple) -> bool:
+    return any(r["read"] > r["unchanged"] or r["deleted"] for r in tick[4].values())
