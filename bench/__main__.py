@@ -12,7 +12,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import scenarios
+from bench import freshness, scenarios
 from bench.harness import REPO, Bench
 from intra_simulator.control import SimulatorProcess
 from pipelines.run.stages import STAGES
@@ -33,10 +33,17 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        choices=["real_limits", "backfill", "history"],
+        choices=["real_limits", "backfill", "history", "freshness"],
         help="run only scenario 2 (real_limits), or scenario 1 and the three built on its "
         "database (backfill), or scenario 6 (history: what history and events add to the "
-        "hourly run); the other results are kept from the existing output file",
+        "hourly run), or scenario 7 (freshness: the watch runner through an hour of peak and "
+        "one of night in real time); the other results are kept from the existing output file",
+    )
+    parser.add_argument(
+        "--peak-minutes", type=float, default=60.0, help="scenario 7's peak, real minutes (60)"
+    )
+    parser.add_argument(
+        "--night-minutes", type=float, default=60.0, help="scenario 7's night, real minutes (60)"
     )
     parser.add_argument("--data-dir", type=Path, default=REPO / ".data" / "bench")
     parser.add_argument("--output", type=Path, default=RESULTS)
@@ -88,6 +95,7 @@ def targets(results: dict) -> list[dict]:
             "pass": hourly["dbt_ratio"] < 0.10,
         },
         *history_targets(results.get("history"), hourly),
+        *(freshness.targets(results["freshness"]) if "freshness" in results else []),
         *analytics_targets(backfill, hourly),
         {
             "target": "load stage within 3x of one COPY into jsonb",
@@ -230,6 +238,11 @@ def main() -> int:
         if args.only in (None, "history"):
             history = scenarios.history(bench, sim, args.repeats)
             results["history"] = measured(history, commit, args.repeats)
+        if args.only in (None, "freshness"):
+            fresh = freshness.freshness(
+                bench, sim, peak_minutes=args.peak_minutes, night_minutes=args.night_minutes
+            )
+            results["freshness"] = measured(fresh, commit, 1)
     results["targets"] = targets(results)
     results["bench_seconds"] = round(time.monotonic() - started, 1)
     args.output.write_text(json.dumps(results, indent=2) + "\n")
