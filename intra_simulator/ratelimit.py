@@ -55,6 +55,11 @@ class RateLimiter:
             calls.append(now)
             return Decision(True, self._headers(len(calls), last_second + 1))
 
+    def forget(self) -> None:
+        """Forget every call made so far (the next ones start a new second and hour)."""
+        with self._lock:
+            self._calls.clear()
+
     def _headers(self, in_hour: int, in_second: int) -> dict[str, str]:
         per_second = self.per_second or 1000
         per_hour = self.per_hour or 1000000

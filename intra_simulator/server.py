@@ -469,6 +469,8 @@ class Handler(BaseHTTPRequestHandler):
             sim.limiter.per_second = int(payload["per_second"])
         if "per_hour" in payload:
             sim.limiter.per_hour = int(payload["per_hour"])
+        if payload.get("forget_calls"):  # a new hour for every app: limits set for what follows
+            sim.limiter.forget()
         if "token_ttl" in payload:
             sim.tokens.ttl = int(payload["token_ttl"])
         if "secret_valid_until" in payload:

@@ -18,6 +18,7 @@ from pipelines.intra import intra, intra_api
 from pipelines.intra.api import IntraApi
 from pipelines.intra.auth import InvalidCredentials
 from pipelines.intra.incremental import SyncReport
+from pipelines.intra.rate_limit import QuotaExhausted
 from pipelines.run.errors import describe_error
 from pipelines.run.outcome import Outcome
 from pipelines.run.output import say
@@ -84,6 +85,8 @@ def connect_api(full: bool, outcome: Outcome) -> Connection | None:
         check_api(api, cursus_id)
     except (ConfigError, InvalidCredentials) as error:
         outcome.problem(ExitCode.CONFIG, str(error))
+    except QuotaExhausted as spent:
+        outcome.problem(ExitCode.QUOTA, str(spent))
     except (ApiUnreachable, requests.RequestException) as error:
         outcome.problem(ExitCode.FAILED, f"the API is not answering: {describe_error(error)}")
     if outcome.problems:

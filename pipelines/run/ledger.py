@@ -97,8 +97,8 @@ def shown_status(status: str, pid: int | None, lock_holder: dict | None) -> str:
 
 def unpublished_loads(database: Database, current_run_id: int) -> bool:
     """Whether a run since the last publish loaded rows the marts do not hold yet: it loaded
-    (read, and not unchanged) or deleted records and its build failed, or it was killed or failed before recording what
-    it read (what it loaded is unknown)."""
+    (read, and not unchanged) or deleted records and its build failed, or it was killed or
+    failed before recording what it read (what it loaded is unknown)."""
     with database.connect() as connection, connection.cursor() as cursor:
         cursor.execute(
             """

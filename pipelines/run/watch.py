@@ -92,9 +92,17 @@ class Watch:
         faulthandler.register(signal.SIGUSR1)  # `kill -USR1`: every thread's stack, to stderr
         outcome = Outcome()
         connection = connect_api(False, outcome)
+        # Started with the hourly quota spent (a restart, another client of the same app):
+        # wait for it here; exiting would have systemd restart the watch into the same 429.
+        while connection is None and outcome.code == ExitCode.QUOTA and not self.stop.is_set():
+            print_report(outcome)
+            say(f"watch: trying again in {self.options.other_live_every:g} s")
+            self.stop.wait(self.options.other_live_every)
+            outcome = Outcome()
+            connection = connect_api(False, outcome)
         if connection is None:
             print_report(outcome)
-            return outcome.code
+            return ExitCode.OK if self.stop.is_set() else outcome.code
         say(
             f"watch: a tick every {self.options.every:g} s ({', '.join(EVERY_TICK)}), the "
             f"other live resources every {self.options.other_live_every:g} s, reference "

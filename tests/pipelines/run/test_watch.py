@@ -116,3 +116,21 @@ def rereads(tick: tuple) -> int:
 
 def loads(tick: tuple) -> bool:
     return any(r["read"] > r["unchanged"] or r["deleted"] for r in tick[4].values())
+
+
+def test_started_with_the_hourly_quota_spent_a_run_exits_3_and_the_watch_waits(
+    make_elt, tmp_path
+) -> None:
+    with SimulatorProcess("tiny", 42, "--per-hour", "1") as sim:
+        elt = make_elt(sim)
+        first = elt.run("--skip-dbt", "--resources", "cursus")  # the check takes the hour's call
+        assert first.returncode == 3, first.stdout + first.stderr
+        spent = elt.run("--skip-dbt", "--resources", "cursus")
+        assert spent.returncode == 3, spent.stdout + spent.stderr
+        assert "hourly API quota exhausted" in spent.stdout and "Traceback" not in spent.stderr
+        log = tmp_path / "watch.out"
+        with watching(elt, log, "--other-live-every", "1") as watch:
+            wait_for(lambda: log.read_text().count("trying again in 1 s") >= 2, watch)
+    output = log.read_text()
+    assert watch.returncode == 0, output
+    assert "Traceback" not in output, output
