@@ -12,7 +12,7 @@ ELT := $(BIN)/intra-elt
 # INTRA_ELT_DATA_DIR, else .data; the demo's own is .data/demo).
 DATA_DIR_ARG = $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 
-.PHONY: help demo test test-slow lint unit elt elt-full status report docs simulator db-stop clean bench
+.PHONY: help demo test test-slow lint unit elt elt-full status report docs simulator db-stop clean bench soak
 
 help:
 	@echo "make demo       run the whole ELT against the simulator and an embedded PostgreSQL"
@@ -27,7 +27,8 @@ help:
 	@echo "make db-stop    stop the embedded PostgreSQL"
 	@echo "                DATA_DIR=.data/demo: any of these on the demo's data directory"
 	@echo "                cron calls .venv/bin/intra-elt run|full directly (make exits 2 on any failure)"
-	@echo "make bench      performance against the API limits (network scale, ~75 min; BENCH_ARGS=--only real_limits)"
+	@echo "make bench      performance against the API limits (network scale, ~75 min, then 2 h of real-time freshness; BENCH_ARGS=--only freshness)"
+	@echo "make soak       6 simulated hours of watch ticks under faults, against a clean twin (~45 min; SOAK_ARGS=--hours 1)"
 
 # The virtualenv is rebuilt when pyproject.toml changes.
 $(INSTALLED): pyproject.toml
@@ -95,3 +96,6 @@ clean:
 
 bench: $(INSTALLED)
 	$(PY) -m bench $(BENCH_ARGS)
+
+soak: $(INSTALLED)
+	$(PY) -m bench.soak $(SOAK_ARGS)

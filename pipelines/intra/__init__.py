@@ -117,6 +117,7 @@ def intra(
     locations_days: int = LOCATIONS_DAYS,
     locations_recheck_hours: int = LOCATIONS_RECHECK_HOURS,
     full: bool = False,
+    unmatched_every: timedelta | None = None,
 ) -> list[DltResource]:
     """The 42 API's data for one cursus, read through ``api``.
 
@@ -131,6 +132,9 @@ def intra(
         locations_days: the days of campus sessions the first run (and a full run) reads.
         locations_recheck_hours: sessions open this long are read again by id, this often.
         full: re-read the live resources in full and delete what the API no longer has.
+        unmatched_every: read the changes of the students without a primary campus (by user
+            id, about a call per 100 of them) only this often; None: every run. The watch
+            reads them at its pace for the other live resources, not every minute.
     """
     reference = [
         snapshot_resource(api, name, endpoint, cursus_id, min_snapshot_ratio)
@@ -146,7 +150,7 @@ def intra(
     live = [
         sessions_resource(api, reports, name, endpoint, sessions, full)
         if name == "locations"
-        else live_resource(api, reports, name, endpoint, cursus_id, overlap, full)
+        else live_resource(api, reports, name, endpoint, cursus_id, overlap, full, unmatched_every)
         for name, endpoint in LIVE_ENDPOINTS.items()
     ]
     by_id = [
@@ -337,6 +341,7 @@ def live_resource(
     cursus_id: int,
     overlap: timedelta,
     full: bool,
+    unmatched_every: timedelta | None = None,
 ) -> DltResource:
     """A resource that merges what changed since its last run (or everything, in a full run)."""
     path, _ = endpoint_request(endpoint, cursus_id)
@@ -376,6 +381,7 @@ def live_resource(
             report=report,
             arrivals=arrivals,
             unmatched=unmatched,
+            unmatched_every=unmatched_every,
             on_scan_done=forget_arrivals,
         )
         # Only changes after a first full read can be arrivals or new users.

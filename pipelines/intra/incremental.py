@@ -54,6 +54,10 @@ def stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def parse(moment: str) -> datetime:
+    return datetime.fromisoformat(moment.replace("Z", "+00:00"))
+
+
 @dataclass
 class Scan:
     """One pass over a listing: a window, a catch-up for new scope values, or a full scan."""
@@ -99,6 +103,7 @@ def plan(
     full: bool,
     arrivals: list[int] = (),
     unmatched: list[int] = (),
+    unmatched_every: timedelta | None = None,
 ) -> list[Scan]:
     """The scans of this run: unfinished ones first, then what this run asks for.
 
@@ -109,7 +114,9 @@ def plan(
     kept campus without a primary campus_users row: whether the API's ``filter[campus]``
     finds them is unknown). They are read by user id on every run: their whole history the
     first time (and in a full run), then what changed in the window. When the filter
-    does match them, the window scan drops what these scans already yielded (``sync``)."""
+    does match them, the window scan drops what these scans already yielded (``sync``).
+    With ``unmatched_every``, their windows are read only that often, each from where the
+    last one ended (``unmatched_window_end``)."""
     saved = state.get("scans", [])
     if any(s["kind"] in RENAMED_SCAN_KINDS for s in saved):
         saved = []  # started again: the rows it had read carry the marker column of old
@@ -133,8 +140,11 @@ def plan(
     scans += user_scans("catch_up_users", None, end, history, end)
     start = None
     if window_end:
-        start = stamp(datetime.fromisoformat(window_end.replace("Z", "+00:00")) - overlap)
-        scans += user_scans("window_users", start, end, set(unmatched) & read, end)
+        start = stamp(parse(window_end) - overlap)
+        users_end = parse(state.get("unmatched_window_end") or window_end)
+        if unmatched_every is None or now - users_end >= unmatched_every:
+            users_start = stamp(min(users_end, parse(window_end)) - overlap)
+            scans += user_scans("window_users", users_start, end, set(unmatched) & read, end)
     scans.append(Scan("window", start, end, scope, started=end))
     return scans
 
@@ -168,6 +178,7 @@ def sync(
     report: SyncReport,
     arrivals: list[int] = (),
     unmatched: list[int] = (),
+    unmatched_every: timedelta | None = None,
     on_scan_done: Callable[[Scan], None] = lambda scan: None,
 ) -> Iterator[list[dict]]:
     """Yield the pages of every scan due, keeping ``state`` at the last loaded id.
@@ -175,7 +186,9 @@ def sync(
     ``unseen_ids(marker, max_id)`` returns the ids of the raw table not marked by a full scan.
     On a spent hourly quota the sync stops cleanly: what it read is loaded, its place kept.
     """
-    scans = plan(state, api.server_now(), overlap, scope, full, arrivals, unmatched)
+    scans = plan(
+        state, api.server_now(), overlap, scope, full, arrivals, unmatched, unmatched_every
+    )
     state["scans"] = [asdict(s) for s in scans]
     unmatched = set(unmatched)
     # Forget who has a primary campus again: should they lose it later, read them in full.
@@ -230,12 +243,15 @@ def sync(
             state["window_end"] = scan.started  # changes during the scan: next window
         elif scan.kind == "window":
             state["window_end"] = scan.end
-            next_start = datetime.fromisoformat(scan.end.replace("Z", "+00:00")) - overlap
-            rereads.forget_before(stamp(next_start))
+            # what neither the next window nor the next window of the users read by id reads
+            next_reads = [parse(scan.end), parse(state.get("unmatched_window_end") or scan.end)]
+            rereads.forget_before(stamp(min(next_reads) - overlap))
         if scan.kind == "catch_up":
             state["covered"] = sorted(set(state.get("covered") or []) | set(scan.scope))
         elif scan.kind in ("window", "full"):  # what a full-scope scan covered: the scope
             state["covered"] = scan.scope
+        if scan.kind in ("window_users", "full_users"):
+            state["unmatched_window_end"] = scan.end or scan.started
         if scan.kind in ("catch_up_users", "full_users"):  # whole histories read
             read = set(state.get("unmatched", [])) | (set(scan.users) & unmatched)
             state["unmatched"] = sorted(read)

@@ -5,6 +5,7 @@ setting to fix."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import requests
 from dlt.common.configuration.exceptions import (
@@ -41,14 +42,20 @@ class Connection:
     cursus_id: int
     reports: dict[str, SyncReport]
 
-    def renewed(self) -> Connection:
+    def renewed(self, unmatched_every: timedelta | None = None) -> Connection:
         """The same checked client (its token, its rate limiter) with a fresh source and
         fresh reports: one tick of ``intra-elt watch`` after another, no token or check call.
         dlt resources are generators that one extraction consumes, hence a new source."""
         self.api.stats.reset()
         self.api.page_sizes.clear()  # a page size cut for timeouts is cut for one run only
         reports: dict[str, SyncReport] = {}
-        source = intra(self.api, reports, cursus_id=self.cursus_id, full=False)
+        source = intra(
+            self.api,
+            reports,
+            cursus_id=self.cursus_id,
+            full=False,
+            unmatched_every=unmatched_every,
+        )
         return Connection(self.api, source, self.cursus_id, reports)
 
 

@@ -152,7 +152,8 @@ class Watch:
         )
         run = Run(options, self.stop, self.dbt)
         try:
-            code = run.execute(connection.renewed())
+            # the students whose projects are read by user id: at the other live pace
+            code = run.execute(connection.renewed(timedelta(seconds=self.options.other_live_every)))
         except Exception as error:  # the ledger has it (Run.execute); the watch goes on
             say(f"ERROR the tick failed: {describe_error(root_cause(error))}; the next goes on")
             self.chain.record(parse, -1, None, True)  # whatever it left, start afresh

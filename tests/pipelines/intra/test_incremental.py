@@ -53,6 +53,23 @@ def test_an_hourly_run_reads_new_ones_in_full_and_known_ones_within_the_window()
     assert window_users["filter[user_id]"] == "5"
 
 
+def test_with_a_cadence_known_ones_are_read_only_that_often_from_where_they_stopped() -> None:
+    # a watch tick a minute, the students read by user id every five minutes
+    every = timedelta(minutes=5)
+    ticking = {**HOURLY, "window_end": "2026-11-29T11:59:00Z", "unmatched": [5]}
+    recent = {**ticking, "unmatched_window_end": "2026-11-29T11:57:00Z"}
+    assert kinds(plan(recent, NOW, OVERLAP, [1], False, unmatched=[5], unmatched_every=every)) == [
+        ("window", [])
+    ]
+    due = {**ticking, "unmatched_window_end": "2026-11-29T11:54:00Z"}
+    scans = plan(due, NOW, OVERLAP, [1], False, unmatched=[5], unmatched_every=every)
+    assert kinds(scans) == [("window_users", [5]), ("window", [])]
+    assert scans[0].start == "2026-11-29T11:49:00Z"  # its own last end, less the overlap
+    # new ones are read in full at once, whatever the cadence
+    scans = plan(recent, NOW, OVERLAP, [1], False, unmatched=[5, 8], unmatched_every=every)
+    assert kinds(scans) == [("catch_up_users", [8]), ("window", [])]
+
+
 def test_a_hundred_users_a_call() -> None:
     state = {**HOURLY, "unmatched": list(range(1000, 1150))}
     scans = plan(state, NOW, OVERLAP, [1], False, unmatched=range(1000, 1250))
