@@ -41,7 +41,7 @@ REAL_LIMITS = {"per_second": 2, "per_hour": 1200}
 LIFTED = {"per_second": 1_000_000, "per_hour": 1_000_000_000}
 STEP_SECONDS = 20.0
 WARM_UP_SECONDS = 300.0  # the watch's first ticks (builds of everything) are not measured
-DRAIN_SECONDS = 420.0  # no activity: the last changes get published (other live: 5 min)
+DRAIN_SECONDS = 390.0  # no activity: the last changes get published (other live: 5 min)
 TICK_SECONDS = 60.0
 
 # Where a change to a record shows in the published marts: subject -> (mart, key, resource).

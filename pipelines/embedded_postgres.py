@@ -47,9 +47,29 @@ def _user_exists(name: str) -> bool:
 
 
 def get_server(pgdata: Path, cleanup_mode: str | None):
-    """pgserver's server for ``pgdata`` (started if it is not running), its user made first."""
+    """pgserver's server for ``pgdata`` (started if it is not running), its user made first.
+
+    pgserver keeps one handle per data directory for the life of the process and hands it
+    out again without looking whether the server still runs. In a long-lived process (the
+    watch) a server stopped or restarted behind its back would stay unreachable: every tick
+    would fail. So a handle whose server is gone is dropped first (pgserver has no public way
+    to do it), and the next one starts the server again."""
     ensure_system_user()
-    return import_pgserver().get_server(pgdata, cleanup_mode=cleanup_mode)
+    pgserver = import_pgserver()
+    resolved = pgdata.expanduser().resolve()
+    instances = pgserver.PostgresServer._instances
+    if resolved in instances and not _running(resolved):
+        del instances[resolved]
+    return pgserver.get_server(pgdata, cleanup_mode=cleanup_mode)
+
+
+def _running(pgdata: Path) -> bool:
+    """Whether the server of ``pgdata`` runs (its pid file names a live process)."""
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return False
+    return _process_exists(pid)
 
 
 def import_pgserver():

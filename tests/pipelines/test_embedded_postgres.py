@@ -57,3 +57,23 @@ def test_processes_that_start_at_once_make_the_system_user_once() -> None:
     finally:
         subprocess.run(["userdel", name], capture_output=True)
         shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.mark.integration
+def test_a_server_stopped_behind_a_long_lived_process_is_started_again(tmp_path) -> None:
+    """The watch asks for its database at every tick: a server stopped (or restarted) since
+    the last tick must not leave it a handle to nothing."""
+    from pipelines.database import embedded_database
+    from pipelines.embedded_postgres import stop_server
+
+    pgdata = tmp_path / "postgres"
+    first = embedded_database(pgdata)
+    try:
+        assert stop_server(pgdata.resolve()).startswith("stopped")
+        again = embedded_database(pgdata)  # the same process, as the watch's next tick
+        with again.connect() as connection, connection.cursor() as cursor:
+            cursor.execute("select 1")
+            assert cursor.fetchone() == (1,)
+        assert first.dsn == again.dsn
+    finally:
+        stop_server(pgdata.resolve())
