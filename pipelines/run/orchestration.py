@@ -38,7 +38,11 @@ from pipelines.run.errors import describe_error, root_cause
 from pipelines.run.extract_load import STOP_REQUESTED, ExtractLoad
 from pipelines.run.outcome import Outcome, ResourceResult, print_report
 from pipelines.run.output import log_to_file, say
-from pipelines.run.privacy import erase_anonymized, erase_anonymized_in_previous_marts
+from pipelines.run.privacy import (
+    changes_marts,
+    erase_anonymized,
+    erase_anonymized_in_previous_marts,
+)
 from pipelines.run.progress import ProgressHandler
 from pipelines.run.publish import discard_build, publish
 from pipelines.run.raw_indexes import create_raw_indexes
@@ -209,7 +213,8 @@ class Run:
 
         # A tick builds only when the marts lack something raw holds: what it loaded, or what
         # a tick since the last publish loaded (its build failed, or it was killed).
-        loaded = any(r.fetched > r.unchanged or r.deleted for r in results) or bool(erased)
+        loaded = any(r.fetched > r.unchanged or r.deleted for r in results)
+        loaded = loaded or changes_marts(erased)
         if self.options.dbt_only_after_loads and not loaded and self.options.retry_unpublished:
             loaded = ledger.unpublished_loads(database, self.run_id)
         if fatal:
@@ -219,7 +224,7 @@ class Run:
         elif self.options.dbt_only_after_loads and not loaded and mode != "backfill":
             say("nothing loaded: no dbt build, the marts stay as they are")
         else:
-            outcome.scrubbed = bool(erased)
+            outcome.scrubbed = changes_marts(erased)
             self.build_and_publish(database, connection, results, as_of, outcome)
 
         if not outcome.problems and stopped == STOP_REQUESTED:

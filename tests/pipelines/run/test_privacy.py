@@ -1,0 +1,18 @@
+"""Which erasures reach the marts: those make a build follow and restart the watch's chain of
+selective builds; deleting the old sessions of people the mirror does not hold does neither."""
+
+from __future__ import annotations
+
+from pipelines.run.privacy import STRANGERS, changes_marts
+
+
+def test_old_sessions_of_strangers_change_no_mart() -> None:
+    # at network scale sessions cross the kept horizon at nearly every tick: each made the
+    # tick a build of everything (80 s) before
+    assert not changes_marts({STRANGERS: 3})
+    assert not changes_marts({})
+
+
+def test_an_anonymized_student_changes_the_marts() -> None:
+    assert changes_marts({"users": 1, STRANGERS: 3})
+    assert changes_marts({"teams": 2})
