@@ -205,6 +205,10 @@ def main() -> int:
             if restart_at is not None and time.monotonic() >= restart_at:
                 soaked.start()
                 restart_at = None
+            exited = soaked.process.poll() if soaked.process else None
+            if restart_at is None and exited is not None:  # systemd's Restart=always
+                faults.note(minute, "the watch exited", f"exit {exited}; restarted 5 s later")
+                restart_at = time.monotonic() + 5
             if at == 10:
                 faults.note(minute, "token revoked", f"{admin.revoke(client)} live token(s)")
             elif at == 20:

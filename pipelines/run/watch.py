@@ -92,9 +92,11 @@ class Watch:
         faulthandler.register(signal.SIGUSR1)  # `kill -USR1`: every thread's stack, to stderr
         outcome = Outcome()
         connection = connect_api(False, outcome)
-        # Started with the hourly quota spent (a restart, another client of the same app):
-        # wait for it here; exiting would have systemd restart the watch into the same 429.
-        while connection is None and outcome.code == ExitCode.QUOTA and not self.stop.is_set():
+        # Started while the API refuses (the hourly quota spent, a burst of 429s, the API
+        # down): wait here; exiting would only have systemd restart the watch into the same
+        # answer. Only settings or credentials to fix end it (exit 2).
+        retry = (ExitCode.QUOTA, ExitCode.FAILED)
+        while connection is None and outcome.code in retry and not self.stop.is_set():
             print_report(outcome)
             say(f"watch: trying again in {self.options.other_live_every:g} s")
             self.stop.wait(self.options.other_live_every)
