@@ -110,6 +110,7 @@ def test_the_ledger_has_one_entry_per_resource_with_its_numbers() -> None:
         "status": "ok, stopped early (quota); resumes next run",
         "read": 480,
         "deleted": 0,
+        "unchanged": 0,
         "calls": 9,
         "rows": None,
         "minimum_calls": 5,

@@ -29,7 +29,10 @@ def finished_ticks(elt) -> list[tuple]:
     )
 
 
-def wait_for(condition, process, timeout: float = 300.0) -> None:
+def wait_for(condition, process, timeout: float = 1200.0) -> None:
+    """Until ``condition``, while the watch runs. The timeout only catches a watch that never
+    gets there: a first tick (backfill and a build of everything) took over 5 minutes on the
+    2 cores shared with a bench and a soak."""
     deadline = time.monotonic() + timeout
     while not condition():
         assert process.poll() is None, f"the watch exited with {process.returncode}"
