@@ -300,7 +300,7 @@ def unseen_in_marts(database: Database, unseen: list[Change]) -> list[Change]:
 
 def tick_rows(database: Database, bounds: dict) -> dict:
     """Per phase: calls per tick and per hour against the quota, dbt seconds per tick (by
-    records read), ticks that read nothing and ran no dbt."""
+    records loaded), ticks that loaded nothing and ran no dbt."""
     with database.connect() as connection, connection.cursor() as cursor:
         cursor.execute(
             "select started_at, coalesce(api_calls, 0), resources, seconds, status, published"
@@ -315,7 +315,10 @@ def tick_rows(database: Database, bounds: dict) -> dict:
         ticks = [r for r in rows if start <= r[0] < end]
         hours = (end - start).total_seconds() / 3600
         calls = [r[1] for r in ticks]
-        records = [sum((v.get("read") or 0) for v in (r[2] or {}).values()) for r in ticks]
+        records = [  # loaded: read, less what was read again as it was (rereads.py)
+            sum((v.get("read") or 0) - (v.get("unchanged") or 0) for v in (r[2] or {}).values())
+            for r in ticks
+        ]
         dbt = [float((r[3] or {}).get("dbt") or 0.0) for r in ticks]
         small = [d for d, n in zip(dbt, records, strict=True) if 0 < n < 500]
         empty = [d for d, n in zip(dbt, records, strict=True) if n == 0]
@@ -334,8 +337,8 @@ def tick_rows(database: Database, bounds: dict) -> dict:
                 "p95": percentile(small, 0.95),
                 "max": max(small, default=None),
             },
-            "ticks_reading_nothing": len(empty),
-            "dbt_seconds_when_nothing_read": max(empty, default=0.0),
+            "ticks_loading_nothing": len(empty),
+            "dbt_seconds_when_nothing_loaded": max(empty, default=0.0),
         }
     return result
 
@@ -369,7 +372,7 @@ def targets(result: dict) -> list[dict]:
     ticks = result["ticks"]
     small = {p: ticks[p]["dbt_seconds_under_500_records"] for p in ticks}
     worst_small = max((s["max"] or 0.0) for s in small.values())
-    nothing = max(ticks[p]["dbt_seconds_when_nothing_read"] for p in ticks)
+    nothing = max(ticks[p]["dbt_seconds_when_nothing_loaded"] for p in ticks)
     rss = result["rss_mb"]
     return [
         {
@@ -390,12 +393,12 @@ def targets(result: dict) -> list[dict]:
             "pass": ticks["peak"]["quota_share"] < 0.5 and ticks["night"]["quota_share"] < 0.25,
         },
         {
-            "target": "dbt < 5 s for a tick with < 500 records, 0 s for a tick with none",
+            "target": "dbt < 5 s for a tick loading < 500 records, 0 s for one loading none",
             "measured": "; ".join(
                 f"{p}: {s['ticks']} ticks, p50 {s['p50']} s, p95 {s['p95']} s, max {s['max']} s"
                 for p, s in small.items()
             )
-            + f"; nothing read: {sum(ticks[p]['ticks_reading_nothing'] for p in ticks)} ticks, "
+            + f"; nothing loaded: {sum(ticks[p]['ticks_loading_nothing'] for p in ticks)} ticks, "
             f"max dbt {nothing} s",
             "pass": worst_small < 5.0 and nothing == 0.0,
         },
