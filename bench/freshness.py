@@ -33,6 +33,7 @@ import psutil
 from bench.harness import REPO, Bench
 from intra_simulator.control import SimulatorProcess
 from pipelines.database import Database
+from pipelines.intra.stamps import parse
 
 PEAK_STUDENTS_PER_MINUTE = 60  # the real network's busiest minutes: 36-68 changed students
 NIGHT_STUDENTS_PER_HOUR = 300  # and about 300 an hour at night
@@ -219,7 +220,7 @@ def look(seen: Watcher, database: Database, offset: float) -> None:
 
 
 def moment(stamp: str | None) -> datetime | None:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
+    return parse(stamp) if stamp else None
 
 
 def is_shown(change: Change, value: datetime | None) -> bool:
@@ -288,14 +289,14 @@ def summarize(
 
 def unseen_in_marts(database: Database, unseen: list[Change]) -> list[Change]:
     """The waiting changes whose record the marts hold (the rest are out of scope)."""
-    present = []
+    held: set[tuple[str, int]] = set()
     with database.connect() as connection, connection.cursor() as cursor:
-        for change in unseen:
-            mart, key = SUBJECTS[change.subject]
-            cursor.execute(f"select 1 from marts.{mart} where {key} = %s", (change.subject_id,))
-            if cursor.fetchone():
-                present.append(change)
-    return present
+        for subject in {change.subject for change in unseen}:
+            mart, key = SUBJECTS[subject]
+            ids = [change.subject_id for change in unseen if change.subject == subject]
+            cursor.execute(f"select {key} from marts.{mart} where {key} = any(%s)", (ids,))
+            held.update((subject, subject_id) for (subject_id,) in cursor.fetchall())
+    return [change for change in unseen if (change.subject, change.subject_id) in held]
 
 
 def tick_rows(database: Database, bounds: dict) -> dict:

@@ -154,7 +154,6 @@ class World:
         self.builder = builder
         self.advances = 0
         self.happened_until = clock.now()  # activity has been drawn up to here
-        self.students_now = 0  # the students an activity last counted
         self.store = Store(clock.now, campus_filter)
         # the sessions of the people, for the days before the clock's start
         self.locations = Locations(data, builder.population, clock.now(), seed) if builder else None
@@ -191,7 +190,7 @@ class World:
             self.happened_until = self.clock.now()
             if not activity:
                 return {"changed": {}, "silent": {}}
-            return self._happen(start, self.clock.now(), 1.0)
+            return self._happen(start, self.clock.now(), 1.0).report()
 
     def happen(self, intensity: float = 1.0) -> dict:
         """What happened since the last advance or happen, up to now, without moving the
@@ -201,18 +200,17 @@ class World:
         with self.store.lock:
             start, self.happened_until = self.happened_until, self.clock.now()
             self.advances += 1
-            report = self._happen(start, self.happened_until, intensity)
-            return {**report, "students": self.students_now}
+            interval = self._happen(start, self.happened_until, intensity)
+            return {**interval.report(), "students": len(interval.students)}
 
-    def _happen(self, start: datetime, end: datetime, intensity: float) -> dict:
+    def _happen(self, start: datetime, end: datetime, intensity: float) -> Activity:
         interval = self._activity(start, end, intensity)
         interval.run()
         stream = f"{self.seed}:advance:{self.advances}"
         interval.retry(random.Random(f"{stream}:attempts"))
-        self.students_now = len(interval.students)
         if self.locations:
             self.locations.advance(interval, random.Random(f"{stream}:locations"))
-        return interval.report()
+        return interval
 
     def admit(self, user_id: int | None = None) -> dict:
         """Admit a pisciner to the main cursus now (the first one, if no id is given); returns

@@ -66,10 +66,21 @@ def get_server(pgdata: Path, cleanup_mode: str | None):
 def _running(pgdata: Path) -> bool:
     """Whether the server of ``pgdata`` runs (its pid file names a live process)."""
     try:
-        pid = int((pgdata / "postmaster.pid").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
+        pid = _postmaster_pid(pgdata)
+    except StopFailed:  # a pid file that cannot be read: no server to trust
         return False
-    return _process_exists(pid)
+    return pid is not None and _process_exists(pid)
+
+
+def _postmaster_pid(pgdata: Path) -> int | None:
+    """The pid the server's pid file names; None without one."""
+    pid_file = pgdata / "postmaster.pid"
+    if not pid_file.exists():
+        return None
+    try:
+        return int(pid_file.read_text().split()[0])
+    except (OSError, ValueError, IndexError) as error:
+        raise StopFailed(f"cannot read {pid_file}: {error}") from error
 
 
 def import_pgserver():
@@ -96,15 +107,11 @@ def stop_server(pgdata: Path) -> str:
     processes (``.handle_pids.json`` in the data directory) holds no other pid, and a
     client that was killed never removes itself, so the server would keep running. Its
     own ``pg_ctl stop`` does it whatever the list says; the list goes with the server."""
-    pid_file = pgdata / "postmaster.pid"
-    if not pid_file.exists():
+    pid = _postmaster_pid(pgdata)
+    if pid is None:
         return "not running"
-    try:
-        pid = int(pid_file.read_text().split()[0])
-    except (OSError, ValueError, IndexError) as error:
-        raise StopFailed(f"cannot read {pid_file}: {error}") from error
     if not _process_exists(pid):
-        return f"not running (a stale {pid_file.name} names pid {pid}, which is gone)"
+        return f"not running (a stale postmaster.pid names pid {pid}, which is gone)"
     try:
         import_pgserver()._commands.pg_ctl(
             ["-w", "-m", "fast", "stop"],

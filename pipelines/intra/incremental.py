@@ -40,6 +40,7 @@ from datetime import datetime, timedelta
 from pipelines.intra.api import IntraApi
 from pipelines.intra.rate_limit import QuotaExhausted
 from pipelines.intra.rereads import Rereads
+from pipelines.intra.stamps import parse, stamp
 
 log = logging.getLogger("intra.progress")
 FULL_RUN_MARKER = "_intra_full_run"
@@ -48,14 +49,6 @@ FULL_RUN_MARKER = "_intra_full_run"
 # column (``_intra_reconcile``), so finishing it would take them for deleted.
 RENAMED_SCAN_KINDS = ("reconcile", "reconcile_users")
 DELETED_FLAG = "_intra_deleted"
-
-
-def stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse(moment: str) -> datetime:
-    return datetime.fromisoformat(moment.replace("Z", "+00:00"))
 
 
 @dataclass

@@ -39,9 +39,10 @@ from datetime import datetime, timedelta
 from requests import HTTPError
 
 from pipelines.intra.api import IntraApi
-from pipelines.intra.incremental import DELETED_FLAG, FULL_RUN_MARKER, SyncReport, stamp
+from pipelines.intra.incremental import DELETED_FLAG, FULL_RUN_MARKER, SyncReport
 from pipelines.intra.rate_limit import QuotaExhausted
 from pipelines.intra.rereads import Rereads
+from pipelines.intra.stamps import parse, stamp
 
 log = logging.getLogger("intra.progress")
 
@@ -102,10 +103,6 @@ def by_id_scans(ids: Iterable[int], started: str) -> list[SessionScan]:
 def recheck_due(state: dict, now: datetime, recheck: timedelta) -> bool:
     last = state.get("rechecked_at")
     return last is None or now - parse(last) >= recheck
-
-
-def parse(moment: str) -> datetime:
-    return datetime.fromisoformat(moment.replace("Z", "+00:00"))
 
 
 def plan(

@@ -18,7 +18,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import datetime
+
+from pipelines.intra.stamps import parse
 
 
 def fingerprint(record: dict) -> str:
@@ -52,13 +53,7 @@ class Rereads:
         recent = self.state.get("recent")
         if recent is None:
             return
+        bound = parse(moment)
         self.state["recent"] = {
-            key: entry for key, entry in recent.items() if parse(entry[0]) >= parse(moment)
+            key: entry for key, entry in recent.items() if entry[0] and parse(entry[0]) >= bound
         }
-
-
-def parse(stamp: str) -> float:
-    """An ISO 8601 stamp as seconds (stamps differ in precision and zone suffix)."""
-    if not stamp:
-        return 0.0
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()

@@ -213,8 +213,7 @@ class Run:
 
         # A tick builds only when the marts lack something raw holds: what it loaded, or what
         # a tick since the last publish loaded (its build failed, or it was killed).
-        loaded = any(r.fetched > r.unchanged or r.deleted for r in results)
-        loaded = loaded or changes_marts(erased)
+        loaded = any(r.loaded for r in results) or changes_marts(erased)
         if self.options.dbt_only_after_loads and not loaded and self.options.retry_unpublished:
             loaded = ledger.unpublished_loads(database, self.run_id)
         if fatal:

@@ -41,6 +41,11 @@ class ResourceResult:
     page_size: int = 0  # records per request at the end (below the setting: pages timed out)
     failed: bool = False  # its load failed: the status says how, the run reports a problem
 
+    @property
+    def loaded(self) -> bool:
+        """Whether it loaded anything: records not read again unchanged, or deletions."""
+        return self.fetched > self.unchanged or self.deleted > 0
+
 
 def server_errors(result: ResourceResult) -> int:
     return sum(v for k, v in result.outcomes.items() if k.startswith("5"))

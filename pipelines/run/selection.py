@@ -58,6 +58,7 @@ def tables_loaded_since(database: Database, load_id: str) -> list[str]:
 # logtime of open sessions, days left, the current month. Every selective build includes
 # them and what reads them, so that each build gives what a build of everything would.
 READS_RUN_TIME = "tag:reads_run_time+"
+STAGING = "models/staging"  # dbt's path of the staging layer
 
 
 def selection_flags(tables: list[str]) -> list[str]:
@@ -71,9 +72,6 @@ def selection_flags(tables: list[str]) -> list[str]:
         *("--select", *(f"source:intra.{table}+" for table in tables), READS_RUN_TIME),
         *("--exclude", f"config.materialized:view,path:{STAGING}"),
     ]
-
-
-STAGING = "models/staging"
 
 
 @dataclass
