@@ -122,6 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds between reads of each reference snapshot (21600: six hours)",
     )
     watch.add_argument(
+        "--summaries-every",
+        type=positive_seconds,
+        default=600.0,
+        help="seconds between builds of the analytics summaries over every student "
+        "(student_progress, the heatmap, project_stats, cohort_progress, campus_monthly, "
+        "coalition_standings_monthly); the ticks between keep the published ones (600)",
+    )
+    watch.add_argument(
         "--ticks", type=positive_count, help="end after this many ticks (default: until SIGTERM)"
     )
     watch.add_argument(
@@ -219,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
                 skip_dbt=args.skip_dbt,
                 ticks=args.ticks,
                 selective=not args.build_all,
+                summaries_every=args.summaries_every,
             )
         )
     if args.command == "status":

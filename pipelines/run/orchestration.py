@@ -47,7 +47,7 @@ from pipelines.run.progress import ProgressHandler
 from pipelines.run.publish import discard_build, publish
 from pipelines.run.raw_indexes import create_raw_indexes
 from pipelines.run.run_lock import AlreadyRunning, RunLock
-from pipelines.run.selection import selection_flags, tables_loaded_since
+from pipelines.run.selection import SUMMARIES, selection_flags, tables_loaded_since
 from pipelines.run.stages import StageClock
 
 
@@ -69,6 +69,9 @@ class RunOptions:
     # A watch tick: build only what the raw tables loaded after this load change (the build
     # schema holds the rest; run/selection.py). None: build everything.
     build_changed_since: str | None = None
+    # With build_changed_since: whether the selective build makes the summaries
+    # (selection.SUMMARIES); when not, the published ones stay in place.
+    summaries_due: bool = True
 
     def why(self) -> dict[str, str]:
         default = "full run" if self.full else "every run"
@@ -264,9 +267,17 @@ class Run:
             flags += ["--exclude", *(f"source:intra.{name}+" for name in missing)]
         since = self.options.build_changed_since
         changed = None if not since else tables_loaded_since(database, since)
+        kept: tuple[str, ...] = ()
         if changed and not (full_refresh or missing or outcome.scrubbed):
-            flags += selection_flags(changed)
+            kept = () if self.options.summaries_due else SUMMARIES
+            flags += selection_flags(changed, summaries=not kept)
             say(f"dbt build: only what {', '.join(changed)} changed; the rest is as built")
+            if kept:
+                say(
+                    "dbt build: the summaries stay as published until due "
+                    f"(--summaries-every): {', '.join(SUMMARIES)}"
+                )
+        outcome.summaries_kept = bool(kept)
         say("dbt build: running (models and tests, into marts__build)")
         outcome.as_of = as_of
         newest_load = database.newest_load_id()
@@ -291,7 +302,7 @@ class Run:
         for warning in unknown_time_zones(database):
             say(f"WARNING {warning}")
         if outcome.dbt.ok:
-            publish(database)
+            publish(database, kept)
             # the copy the next build starts from
             outcome.scrubbed |= erase_anonymized_in_previous_marts(database) > 0
             outcome.published = True

@@ -65,6 +65,7 @@ class Outcome:
     published: bool = False
     published_load_id: str | None = None  # the newest dlt load in what was published
     scrubbed: bool = False  # the privacy erasure changed raw or the previous marts in place
+    summaries_kept: bool = False  # a watch tick left the summaries as published (not due)
     as_of: datetime | None = None  # the API's time the build judged the data at
     marts: dict[str, int | None] = field(default_factory=dict)
     extract_seconds: float = 0.0
@@ -152,6 +153,7 @@ class Outcome:
                 "ok": self.dbt.ok,
                 "statuses": dict(self.dbt.statuses),
                 "problems": self.dbt.problems[:50],
+                "summaries": "kept" if self.summaries_kept else "built",
             }
             if self.dbt
             else None,

@@ -19,6 +19,14 @@ mart in that tick's build, a build of everything (so ``stg_intra__users``, which
 the run's time for them, needs no tag). The history models read it only for the versions
 they record, which come from loads. A tick that loads nothing builds nothing: there the
 models that read the run's time keep the time of the last build.
+
+The summaries over every student (``SUMMARIES``) are most of a build's time at the network's
+size (the heatmap alone about 25 s of a 36 s tick), and nobody reads them by the minute: a
+selective build includes them only when the watch says they are due (``--summaries-every``).
+Otherwise they are left out, and the publish keeps the published ones in place
+(``publish.py``): the marts then hold summaries as of the last build that made them, which the
+ledger's ``dbt.summaries`` says ("built" or "kept"). Nothing reads them in the project, and
+the incremental ones catch up on every load since their own last one when next built.
 """
 
 from __future__ import annotations
@@ -60,17 +68,29 @@ def tables_loaded_since(database: Database, load_id: str) -> list[str]:
 READS_RUN_TIME = "tag:reads_run_time+"
 STAGING = "models/staging"  # dbt's path of the staging layer
 
+# The analytics marts a selective build makes only when due (above); no model reads them.
+SUMMARIES = (
+    "campus_logtime_heatmap",
+    "campus_monthly",
+    "coalition_standings_monthly",
+    "cohort_progress",
+    "project_stats",
+    "student_progress",
+)
 
-def selection_flags(tables: list[str]) -> list[str]:
+
+def selection_flags(tables: list[str], summaries: bool = True) -> list[str]:
     """dbt's selection of the nodes downstream of ``tables`` and of the models that read the
     run's time (tests included), but the staging views: a view holds no data, and the chain's
     parse created them (re-creating them cost about half a second a tick); their tests still
     run. Only views of staging: a view that reads the run's time has it written into its SQL
     (``int_locations__countable``), and staging's one such view, ``stg_intra__users``, only
-    for the erasure, which makes the tick a build of everything."""
+    for the erasure, which makes the tick a build of everything. Without ``summaries``,
+    the ``SUMMARIES`` and their tests are left out too."""
     return [
         *("--select", *(f"source:intra.{table}+" for table in tables), READS_RUN_TIME),
         *("--exclude", f"config.materialized:view,path:{STAGING}"),
+        *(() if summaries else SUMMARIES),
     ]
 
 

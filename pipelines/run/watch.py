@@ -9,7 +9,9 @@ differences that make a tick every minute affordable:
   registrations, levels, who is on campus) every tick, the other live ones when their last
   good read is older than ``--other-live-every``, the reference snapshots when older than
   ``--reference-every`` (the ledger's ``reasons`` says why each resource was read);
-- a tick that loaded nothing (and leaves nothing unpublished) runs no dbt;
+- a tick that loaded nothing (and leaves nothing unpublished) runs no dbt; one that did
+  builds only what its loads changed, and the summaries over every student only every
+  ``--summaries-every`` (``selection.py``);
 - dbt runs in this process with its parsed project kept (``KeptDbt``): a build pays no
   dbt start-up and no parse unless the project's files changed.
 
@@ -59,6 +61,7 @@ class WatchOptions:
     skip_dbt: bool = False
     ticks: int | None = None  # end after this many ticks (None: until SIGTERM)
     selective: bool = True  # build only what a tick's loads change (run/selection.py)
+    summaries_every: float = 600.0  # seconds between builds of selection.SUMMARIES
 
 
 def watch_locked(options: WatchOptions) -> ExitCode:
@@ -75,6 +78,7 @@ class Watch:
         self.last_retry = 0.0  # when a tick last built loads an earlier build left unpublished
         self.dbt = KeptDbt()  # dbt in this process, its parsed project kept between ticks
         self.chain = BuildChain()  # the publishes a selective build may start from
+        self.summaries_built: float | None = None  # when a published tick last made them
 
     def request_stop(self, signum, frame) -> None:
         # Nothing but the flag: a handler that printed could interrupt a print of the main
@@ -142,6 +146,7 @@ class Watch:
         if retry:
             self.last_retry = time.monotonic()
         parse = self.dbt.parses
+        started = time.monotonic()
         since = self.chain.since(parse) if self.dbt.is_current() else None
         options = RunOptions(
             self.options.data_dir,
@@ -151,6 +156,7 @@ class Watch:
             retry_unpublished=retry,
             reasons=tuple(due.items()),
             build_changed_since=since if self.options.selective else None,
+            summaries_due=self.summaries_due(started),
         )
         run = Run(options, self.stop, self.dbt)
         try:
@@ -165,9 +171,18 @@ class Watch:
             published = outcome.published_load_id if outcome and outcome.published else None
             scrubbed = outcome is None or outcome.scrubbed
             self.chain.record(parse, self.dbt.parses, published, scrubbed)
+            if published and not outcome.summaries_kept:
+                self.summaries_built = started
         if code == ExitCode.CONFIG and not self.credentials_refused(connection):
             return ExitCode.FAILED  # the database between two checks: not a setting to fix
         return code
+
+    def summaries_due(self, now: float) -> bool:
+        """Whether this tick's build makes the summaries: none published by this watch yet,
+        or the last ones ``--summaries-every`` old (half a tick of tolerance, as for reads)."""
+        if self.summaries_built is None:
+            return True
+        return now - self.summaries_built >= self.options.summaries_every - self.options.every / 2
 
     @staticmethod
     def credentials_refused(connection: Connection) -> bool:

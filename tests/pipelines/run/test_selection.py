@@ -91,6 +91,9 @@ ONE_TABLE_CHANGES = (
 )
 
 
+SUMMARIES_EVERY = 30  # seconds: some selective builds keep the summaries, some make them
+
+
 def test_partial_ticks_leave_what_a_build_of_everything_would(make_elt, tmp_path) -> None:
     rng = random.Random(20261206)
     with SimulatorProcess("tiny", 42, "--per-second", "20") as sim:
@@ -100,6 +103,7 @@ def test_partial_ticks_leave_what_a_build_of_everything_would(make_elt, tmp_path
         other = str(rng.randint(3, 8))
         log = tmp_path / "watch.out"
         cadences = ("--every", "1", "--other-live-every", other, "--reference-every", "900")
+        cadences += ("--summaries-every", str(SUMMARIES_EVERY))
         with watching(elt, log, *cadences) as watch:
             wait_for(lambda: any(t[6] for t in finished_ticks(elt)), watch)  # the backfill
             # random steps: an hour of the simulator's activity, or one change to one live
@@ -123,22 +127,34 @@ def test_partial_ticks_leave_what_a_build_of_everything_would(make_elt, tmp_path
                     break
             # last, one change to coalition scores alone: a build that left out its table
             # or what reads the run's time (open sessions grew 400 s) leaves the published
-            # marts behind what a build of everything gives
-            for _ in range(4):
+            # marts behind what a build of everything gives. First such a build that keeps
+            # the summaries (not due), then one that makes them again from that state.
+            kept = False
+            for _ in range(8):
                 published = sum(t[6] for t in finished_ticks(elt))
                 shown = elt.query("select coalitions_user_id from marts.coalitions_users")
                 record_id = rng.choice(sorted(shown))[0]
+                standings = elt.table("marts.coalition_standings_monthly")
                 sim.admin.update("coalitions_users", record_id, {"score": rng.randint(0, 9999)})
                 wait_for(lambda p=published: sum(t[6] for t in finished_ticks(elt)) > p, watch)
                 builds = re.findall(r"dbt build: (only what .*|running)", log.read_text())
-                if builds[-2] == "only what coalitions_users changed; the rest is as built":
+                alone = builds[-2] == "only what coalitions_users changed; the rest is as built"
+                summaries = last_published_summaries(elt)
+                if alone and summaries == "built" and kept:
                     break
-                sim.admin.advance(400, activity=False)  # the chain restarted: again
+                if summaries == "kept":  # the published standings, not the build schema's
+                    assert elt.table("marts.coalition_standings_monthly") == standings
+                kept |= alone and summaries == "kept"
+                if summaries == "kept":
+                    time.sleep(SUMMARIES_EVERY)  # until they are due again
+                sim.admin.advance(400, activity=False)
     output = log.read_text()
     assert watch.returncode == 0, output
     assert selective_builds(output) >= 2, output
     last = re.findall(r"dbt build: only what (.*) changed", output)[-1]
     assert last == "coalitions_users", output
+    assert last_published_summaries(elt) == "built", output
+    assert kept, "a selective build left the summaries out and published the previous ones"
 
     [(as_of,)] = elt.query(
         "select as_of from elt.runs where published order by run_id desc limit 1"
@@ -180,3 +196,11 @@ def selective_builds(output: str) -> int:
         r"dbt build: only what .*\n.*\n.*dbt build: ok \(pass=\d+, success=(\d+)", output
     )
     return sum(int(m) < max(models) for m in selective)
+
+
+def last_published_summaries(elt) -> str:
+    """Whether the newest publish built the summaries or kept the published ones."""
+    [(summaries,)] = elt.query(
+        "select dbt ->> 'summaries' from elt.runs where published order by run_id desc limit 1"
+    )
+    return summaries
