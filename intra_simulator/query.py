@@ -216,8 +216,27 @@ def build_predicate(
             value = columns.value(r, n)
             return value is not None and lo <= value <= hi
 
-        checks.append(in_range)
+        # first: a window of time keeps a few records of a million, and every other check
+        # (a campus filter looks the user up) then runs on those few only
+        checks.insert(0, in_range)
     return lambda record: all(check(record) for check in checks)
+
+
+def narrow_by_time_range(rows: list[dict], params: dict[str, str], columns: Columns) -> list[dict]:
+    """The rows a ``range`` on a stored time column keeps (the first such range), before the
+    general predicate runs on them: a tick's window keeps a hundred records of a million, and
+    this plain comprehension is several times faster than the predicate's checks (projects_users
+    at network scale took 5 s a page, most of a watch tick). ``build_predicate`` still checks
+    every range, and reports a malformed one."""
+    for name, raw in bracketed(params, "range").items():
+        if columns.types.get(name) != TIME or name in columns.getters or raw.count(",") != 1:
+            continue
+        try:
+            low, high = (_cast(TIME, bound) for bound in raw.split(","))
+        except ValueError:
+            return rows
+        return [r for r in rows if (v := r.get(name)) is not None and low <= v <= high]
+    return rows
 
 
 def beyond_int4(params: dict[str, str]) -> bool:

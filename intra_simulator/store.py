@@ -35,6 +35,7 @@ from intra_simulator.query import (
     apply_sort,
     bracketed,
     build_predicate,
+    narrow_by_time_range,
     parse_sort,
 )
 
@@ -313,9 +314,8 @@ class Store:
         cached = self._query_cache.get(cache_key)
         if cached is None or cached[0] != self.version:
             predicate = build_predicate(rest, collection.columns, self.now())
-            matched = apply_sort(
-                [r for r in listing.records() if predicate(r)], keys, collection.columns
-            )
+            rows = narrow_by_time_range(listing.records(), rest, collection.columns)
+            matched = apply_sort([r for r in rows if predicate(r)], keys, collection.columns)
             cached = (self.version, matched, [r["id"] for r in matched])
             if len(self._query_cache) > 64:
                 self._query_cache.clear()
