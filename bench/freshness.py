@@ -304,8 +304,8 @@ def tick_rows(database: Database, bounds: dict) -> dict:
     records loaded), ticks that loaded nothing and ran no dbt."""
     with database.connect() as connection, connection.cursor() as cursor:
         cursor.execute(
-            "select started_at, coalesce(api_calls, 0), resources, seconds, status, published"
-            " from elt.runs where mode = 'tick' order by run_id"
+            "select started_at, coalesce(api_calls, 0), resources, seconds, status, published,"
+            " dbt ->> 'summaries' from elt.runs where mode = 'tick' order by run_id"
         )
         rows = cursor.fetchall()
     result = {}
@@ -323,6 +323,10 @@ def tick_rows(database: Database, bounds: dict) -> dict:
         dbt = [float((r[3] or {}).get("dbt") or 0.0) for r in ticks]
         small = [d for d, n in zip(dbt, records, strict=True) if 0 < n < 500]
         empty = [d for d, n in zip(dbt, records, strict=True) if n == 0]
+        kept = [  # the ticks that left the summaries out (selection.SUMMARIES)
+            d for d, n, r in zip(dbt, records, ticks, strict=True) if 0 < n < 500 and r[6] == "kept"
+        ]
+        total = [float((r[3] or {}).get("total") or 0.0) for r in ticks]
         result[phase] = {
             "ticks": len(ticks),
             "failed": sum(1 for r in ticks if r[4] != "ok"),
@@ -338,6 +342,13 @@ def tick_rows(database: Database, bounds: dict) -> dict:
                 "p95": percentile(small, 0.95),
                 "max": max(small, default=None),
             },
+            "dbt_seconds_under_500_records_summaries_kept": {
+                "ticks": len(kept),
+                "p50": percentile(kept, 0.5),
+                "p95": percentile(kept, 0.95),
+            },
+            "summaries_built": sum(1 for r in ticks if r[6] == "built"),
+            "tick_seconds": {"p50": percentile(total, 0.5), "p95": percentile(total, 0.95)},
             "ticks_loading_nothing": len(empty),
             "dbt_seconds_when_nothing_loaded": max(empty, default=0.0),
         }
