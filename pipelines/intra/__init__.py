@@ -257,36 +257,42 @@ def unmatched_users(cursus_id: int, campuses: list[int]) -> list[int]:
     return [row[0] for row in rows]
 
 
-def missing_users(cursus_id: int) -> list[int]:
-    """Users enrolled in the cursus (raw.cursus_users) that raw.users does not hold.
+def missing_users(cursus_id: int, table: str = "users") -> list[int]:
+    """Users enrolled in the cursus (raw.cursus_users) that ``table`` (raw.users, or
+    raw.campus_users) holds no row of.
 
     Only enrolment in the configured cursus counts: other listings (achievements_users covers
     the whole network) name people the cursus's users listing never returns, and asking for
     them would cost calls every run for nothing."""
+    user_id = "id" if table == "users" else "user_id"
     sql = """
         select distinct ("user" ->> 'id')::bigint as user_id
         from {cursus_users} as cursus_users
         where
             cursus_id = %s
             and not exists (
-                select from {users} as users
-                where users.id = ("user" ->> 'id')::bigint and users.{deleted} is not true
+                select from {held} as held
+                where held.{user_id} = ("user" ->> 'id')::bigint and held.{deleted} is not true
             )
         order by 1
     """
-    sql = sql.replace("{deleted}", DELETED_FLAG)
-    return [row[0] for row in raw_rows(sql, cursus_id, tables=("cursus_users", "users"))]
+    sql = sql.replace("{deleted}", DELETED_FLAG).replace("{user_id}", user_id)
+    sql = sql.replace("{held}", "{" + table + "}")
+    return [row[0] for row in raw_rows(sql, cursus_id, tables=("cursus_users", table))]
 
 
 def users_by_id_resource(
     api: IntraApi, reports: dict[str, SyncReport], name: str, endpoint: Endpoint, cursus_id: int
 ) -> DltResource:
-    """A resource that merges into raw.users the enrolled users it lacks, read by id.
+    """A resource that merges into its table (raw.users, raw.campus_users) the rows of the
+    enrolled users it lacks, read by user id.
 
     It runs after the live resources, so that an admission seen by cursus_users this run is
     completed in the same run. Ids the API does not return are remembered in the resource's
     state and not asked again (each would cost a call every run); they are named in a warning
-    once. A full run (``make elt-full``) re-reads every user anyway."""
+    once. A full run (``make elt-full``) re-reads every user anyway. Narrowed to a scope
+    (campus_users: the kept campuses), an id not returned is a user of another campus: asked
+    once, remembered, and no warning."""
     path, _ = endpoint_request(endpoint, cursus_id)
     table = endpoint.table or name
 
@@ -296,7 +302,7 @@ def users_by_id_resource(
         listing_state = dlt.current.source_state().get("resources", {}).get(table, {})
         if not listing_state.get("window_end"):
             return  # the listing itself has not been read in full yet: it brings them all
-        wanted = missing_users(cursus_id)
+        wanted = missing_users(cursus_id, table)
         unanswered = set(state.get("not_returned", [])) & set(wanted)  # forget the found
         ask = [i for i in wanted if i not in unanswered]
         for i in range(0, len(ask), USERS_PER_SCAN):
@@ -305,8 +311,12 @@ def users_by_id_resource(
             report.scan_records.append(0)
             returned: set[int] = set()
             try:
-                for page in api.pages(name, path, {"filter[id]": ",".join(map(str, batch))}):
-                    returned.update(r["id"] for r in page)
+                ids = {endpoint.id_filter: ",".join(map(str, batch))}
+                if endpoint.scope:
+                    scope = dlt.current.source_state().get("scope", {}).get(endpoint.scope, [])
+                    ids[endpoint.scope_filter] = ",".join(map(str, scope))
+                for page in api.pages(name, path, ids):
+                    returned.update(r["id" if table == "users" else "user_id"] for r in page)
                     report.records += len(page)
                     report.scan_records[-1] += len(page)
                     yield page
@@ -314,7 +324,7 @@ def users_by_id_resource(
                 report.stopped = stop  # what was read is loaded; the rest is asked next run
                 break
             lost = sorted(set(batch) - returned)
-            if lost:
+            if lost and not endpoint.scope:
                 shown = ", ".join(map(str, lost[:10])) + (", ..." if len(lost) > 10 else "")
                 report.warnings.append(
                     f"{len(lost)} user(s) enrolled in cursus {cursus_id} not returned by "

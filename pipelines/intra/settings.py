@@ -59,6 +59,8 @@ class Endpoint:
     table: str | None = None
     # Another path the resource reads (``{campus_id}`` in it): calls there count as its own.
     fallback_path: str | None = None
+    # By-id endpoints only: the filter that takes a list of user ids.
+    id_filter: str | None = None
 
 
 TIMESTAMPS = {"created_at": "timestamp", "updated_at": "timestamp"}
@@ -295,12 +297,25 @@ LIVE_ENDPOINTS: dict[str, Endpoint] = {
 # who passed) creates a cursus_user but does not move the user's updated_at: the users
 # listing, read by updated_at, never shows them, while their enrolment and projects arrive.
 # So the users enrolled in the cursus (raw.cursus_users) that raw.users lacks are read by id,
-# 100 a call; when none is missing this costs no call.
+# 100 a call; when none is missing this costs no call. The same for their campus: a new
+# account (a transfer) comes with its campus_users row, which the listing brings only at its
+# own cadence under the watch (five minutes), and the student is in the marts only once
+# their campus is known: the enrolled users raw.campus_users lacks are read by user id.
 BY_ID_ENDPOINTS: dict[str, Endpoint] = {
     "users_by_id": Endpoint(
         path="cursus/{cursus_id}/users",
         table="users",
         columns=LIGHT_USER_COLUMNS,
+        id_filter="filter[id]",
+    ),
+    # narrowed to the kept campuses as the listing is: raw.campus_users holds their rows only
+    "campus_users_by_id": Endpoint(
+        path="campus_users",
+        table="campus_users",
+        columns=LIVE_ENDPOINTS["campus_users"].columns,
+        scope_filter="filter[campus_id]",
+        scope="campuses",
+        id_filter="filter[user_id]",
     ),
 }
 # Bookkeeping columns of live raw tables (see incremental.py). A tombstone (``_intra_deleted``)

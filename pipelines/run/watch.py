@@ -46,9 +46,9 @@ from pipelines.run.outcome import Outcome, print_report
 from pipelines.run.output import say
 from pipelines.run.selection import BuildChain
 
-# Read every tick: registrations and marks, levels, sessions (and the students the listings
-# missed, which costs no call when there are none).
-EVERY_TICK = ("projects_users", "cursus_users", "locations", "users_by_id")
+# Read every tick: registrations and marks, levels, sessions (and the students, and their
+# campus, the listings missed, which costs no call when there are none).
+EVERY_TICK = ("projects_users", "cursus_users", "locations", "users_by_id", "campus_users_by_id")
 
 
 @dataclass(frozen=True)

@@ -221,6 +221,35 @@ def test_enrolled_users_the_listing_misses_are_read_by_id_in_the_same_run_and_as
     assert "WARNING" not in second.stdout
 
 
+def test_enrolled_students_whose_campus_the_listing_missed_are_read_by_user_id(
+    sim, make_elt
+) -> None:
+    """A new account comes with its campus_users row, which the watch's listing reads only
+    every few minutes; until then the student is in no mart. The run reads, by user id and
+    narrowed to the kept campuses, the campus rows of the enrolled students raw.campus_users
+    lacks (here: rows deleted from raw), and asks nothing when none is missing."""
+    elt = make_elt(sim)
+    assert elt.run("--skip-dbt").returncode == 0
+    [(user_id, rows)] = elt.query(
+        "select user_id, count(*) from raw.campus_users where user_id in"
+        " (select (\"user\" ->> 'id')::bigint from raw.cursus_users where cursus_id = 21)"
+        " group by user_id order by user_id limit 1"
+    )
+    elt.query("delete from raw.campus_users where user_id = %s returning id", user_id)
+
+    missed = elt.run("--skip-dbt", "--resources", "campus_users_by_id")
+    assert missed.returncode == 0, missed.stdout
+    by_id = last_run_resources(elt)["campus_users_by_id"]
+    assert (by_id["read"], by_id["calls"], by_id["minimum_calls"]) == (rows, 1, 1), by_id
+    found = elt.query("select count(*) from raw.campus_users where user_id = %s", user_id)
+    assert found == [(rows,)]
+    assert "WARNING" not in missed.stdout, "the students of other campuses are no surprise"
+
+    quiet = elt.run("--skip-dbt", "--resources", "campus_users_by_id")
+    assert quiet.returncode == 0, quiet.stdout
+    assert last_run_resources(elt)["campus_users_by_id"]["calls"] == 0, "none missing"
+
+
 def a_student_with_one_campus(admin) -> tuple[int, int]:
     """A student of the cursus at a kept campus, with projects: (user id, campus_users id)."""
     kept = {c["id"] for c in admin.dump("campus") if c["active"] and c["public"]}

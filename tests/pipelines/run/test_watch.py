@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from intra_simulator.control import SimulatorProcess
-from pipelines.intra.settings import LIVE_ENDPOINTS, REFERENCE_ENDPOINTS
+from pipelines.intra.settings import BY_ID_ENDPOINTS, LIVE_ENDPOINTS, REFERENCE_ENDPOINTS
 from pipelines.run.watch import EVERY_TICK
 from tests.conftest import REPO
 
@@ -63,7 +63,8 @@ def test_ticks_read_what_is_due_build_after_loads_only_and_sigterm_ends_the_watc
     with SimulatorProcess("tiny", 42, "--per-second", "20") as sim:
         elt = make_elt(sim)
         log = tmp_path / "watch.out"
-        with watching(elt, log, "--every", "1", "--other-live-every", "10") as watch:
+        # other live resources every 30 s: a tick takes seconds, over 10 on 2 busy cores
+        with watching(elt, log, "--every", "1", "--other-live-every", "30") as watch:
             # quiet ticks, until the other live resources come due again
             wait_for(lambda: any("users" in t[3] for t in finished_ticks(elt)[1:]), watch)
             busy = elt.run("--skip-dbt", "--resources", "cursus")
@@ -85,13 +86,13 @@ def test_ticks_read_what_is_due_build_after_loads_only_and_sigterm_ends_the_watc
     assert elt.query("select count(*) from elt.runs where finished_at is null") == [(0,)]
     first, *later = ticks
     assert first[1] == "backfill" and first[5] and first[6], "the first tick reads and publishes"
-    assert set(first[3]) == set(REFERENCE_ENDPOINTS) | set(LIVE_ENDPOINTS) | {"users_by_id"}
+    assert set(first[3]) == set(REFERENCE_ENDPOINTS) | set(LIVE_ENDPOINTS) | set(BY_ID_ENDPOINTS)
     assert first[3]["campus"] == "reference: no good read yet"
     for run_id, mode, status, reasons, resources, built, published, calls in later:
         # SIGTERM may come during a tick: it ends after its current resource, "stopped"
         last = run_id == later[-1][0]
         assert mode == "tick" and status in (("ok", "stopped") if last else ("ok",)), status
-        assert set(EVERY_TICK) <= set(reasons) <= set(LIVE_ENDPOINTS) | {"users_by_id"}
+        assert set(EVERY_TICK) <= set(reasons) <= set(LIVE_ENDPOINTS) | set(BY_ID_ENDPOINTS)
         assert set(resources) <= set(reasons)
         others = set(reasons) - set(EVERY_TICK)
         assert all(reasons[r].startswith("live: last good read ") for r in others), reasons
