@@ -112,7 +112,8 @@ class Watch:
         say(
             f"watch: a tick every {self.options.every:g} s ({', '.join(EVERY_TICK)}), the "
             f"other live resources every {self.options.other_live_every:g} s, reference "
-            f"snapshots every {self.options.reference_every:g} s; SIGTERM ends it"
+            f"snapshots every {self.options.reference_every:g} s, the summaries built every "
+            f"{self.options.summaries_every:g} s; SIGTERM ends it"
         )
         ticks = 0
         while not self.stop.is_set():
