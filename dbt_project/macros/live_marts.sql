@@ -63,11 +63,20 @@ changed as (
     {% if is_incremental() %}
         where live_rows.load_id > {{ processed_load_id() }}
         union
+        -- The rows of the users whose scope changed, one user at a time through
+        -- the raw index on user id (`offset 0` keeps the subquery from being
+        -- flattened into a join): PostgreSQL cannot tell how few users that is and
+        -- planned a join that derived every row of the staging view (projects_users
+        -- at network scale: 17 s a watch tick, 0.04 s this way).
         select live_rows.*
-        from {{ ref(staging_model) }} as live_rows
-        inner join in_scope
-            on live_rows.user_id = in_scope.user_id
-        where in_scope.scope_changed_load_id > {{ processed_load_id() }}
+        from in_scope as moved
+        cross join lateral (
+            select *
+            from {{ ref(staging_model) }} as rows_of_user
+            where rows_of_user.user_id = moved.user_id
+            offset 0
+        ) as live_rows
+        where moved.scope_changed_load_id > {{ processed_load_id() }}
     {% endif %}
     {% if is_incremental() and newly_true %}
         union
