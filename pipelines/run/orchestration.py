@@ -39,6 +39,7 @@ from pipelines.run.extract_load import STOP_REQUESTED, ExtractLoad
 from pipelines.run.outcome import Outcome, ResourceResult, print_report
 from pipelines.run.output import log_to_file, say
 from pipelines.run.privacy import (
+    Erasure,
     changes_marts,
     erase_anonymized,
     erase_anonymized_in_previous_marts,
@@ -195,7 +196,7 @@ class Run:
         outcome.results = results
         outcome.reasons = self.options.why()
         outcome.problems.extend(f"{r.name}: {r.status}" for r in results if r.failed)
-        erased: dict[str, int] = {}  # what the erasure changed in raw (a build must follow)
+        erasure = Erasure()  # what the erasure changed in raw (a build must follow)
         if fatal:
             code = ExitCode.CONFIG if isinstance(fatal, InvalidCredentials) else ExitCode.FAILED
             outcome.problem(code, str(fatal))
@@ -206,17 +207,17 @@ class Run:
             create_raw_indexes(database)  # what the erasure and dbt's incremental reads use
             kept_days = source_setting("locations_days", LOCATIONS_DAYS)
             kept_since = as_of - timedelta(days=int(kept_days)) - REACH
-            erased = erase_anonymized(database, as_of, kept_since)
-            if erased:
+            erasure = erase_anonymized(database, as_of, kept_since)
+            if erasure.changed:
                 say(
                     "erased anonymized users' personal fields in raw: "
-                    + ", ".join(f"{k} {v}" for k, v in erased.items())
+                    + ", ".join(f"{k} {v}" for k, v in erasure.changed.items())
                 )
         outcome.extract_seconds = time.monotonic() - extract_started
 
         # A tick builds only when the marts lack something raw holds: what it loaded, or what
         # a tick since the last publish loaded (its build failed, or it was killed).
-        loaded = any(r.loaded for r in results) or changes_marts(erased)
+        loaded = any(r.loaded for r in results) or changes_marts(erasure.changed)
         if self.options.dbt_only_after_loads and not loaded and self.options.retry_unpublished:
             loaded = ledger.unpublished_loads(database, self.run_id)
         if fatal:
@@ -226,8 +227,11 @@ class Run:
         elif self.options.dbt_only_after_loads and not loaded and mode != "backfill":
             say("nothing loaded: no dbt build, the marts stay as they are")
         else:
-            outcome.scrubbed = changes_marts(erased)
-            self.build_and_publish(database, connection, results, as_of, outcome)
+            # rows of earlier loads rewritten: the build schema may hold them as they were
+            since = self.options.build_changed_since
+            erased = changes_marts(erasure.changed)
+            outcome.scrubbed = erased and not erasure.rewrote_only_loads_after(since)
+            self.build_and_publish(database, connection, results, as_of, outcome, erased)
 
         if not outcome.problems and stopped == STOP_REQUESTED:
             outcome.status = RunStatus.STOPPED
@@ -247,9 +251,12 @@ class Run:
         results: list[ResourceResult],
         as_of,
         outcome: Outcome,
+        erased: bool = False,
     ) -> None:
         """``dbt build`` into the build schema, then the swap into ``marts`` if every
-        error-severity test passed; otherwise the build is dropped and the marts stay."""
+        error-severity test passed; otherwise the build is dropped and the marts stay.
+        ``erased``: the erasure rewrote rows in raw, whose users the summaries may name (they
+        are then built, due or not: a kept summary would keep the personal values)."""
         reports = connection.reports
         read_in_full = any(reports.get(r.name) and reports[r.name].read_in_full for r in results)
         full_refresh = read_in_full or self.options.full
@@ -269,7 +276,7 @@ class Run:
         changed = None if not since else tables_loaded_since(database, since)
         kept: tuple[str, ...] = ()
         if changed and not (full_refresh or missing or outcome.scrubbed):
-            kept = () if self.options.summaries_due else SUMMARIES
+            kept = () if self.options.summaries_due or erased else SUMMARIES
             flags += selection_flags(changed, summaries=not kept)
             say(f"dbt build: only what {', '.join(changed)} changed; the rest is as built")
             if kept:

@@ -25,6 +25,7 @@ This is plain SQL run after the loads, because it rewrites rows no new API data 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from pipelines.database import Database, existing_tables
@@ -127,6 +128,7 @@ TEAMS = """
     update raw.projects_users as p set teams = scrubbed_teams.teams
     from scrubbed_teams
     where p.id = scrubbed_teams.id and p.teams is distinct from scrubbed_teams.teams
+    returning p._dlt_load_id
 """
 
 
@@ -139,6 +141,7 @@ def _nested_user_scrub(table: str) -> str:
         where ("user" ->> 'id')::bigint = anonymized.id
           and ("user" ->> 'login' is distinct from anonymized.pseudonym
                or "user" ->> 'email' is not null)
+        returning t._dlt_load_id
     """
 
 
@@ -148,15 +151,18 @@ USERS = (
     + " from anonymized where u.id = anonymized.id"
     " and (u.login is distinct from anonymized.pseudonym or u.email is not null"
     " or u.first_name is not null or u.image is not null)"
+    " returning u._dlt_load_id"
 )
 ACHIEVEMENTS_USERS = (
     "update raw.achievements_users as a set login = anonymized.pseudonym, url = null"
     " from anonymized where a.user_id = anonymized.id"
     " and (a.login is distinct from anonymized.pseudonym or a.url is not null)"
+    " returning a._dlt_load_id"
 )
 LOCATIONS = (
     "update raw.locations as l set host = null"
     " from anonymized where l.user_id = anonymized.id and l.host is not null"
+    " returning l._dlt_load_id"
 )
 # The sessions of people raw.users does not hold (pisciners, students of other cursus: every
 # student's sessions are loaded, and who joins the cursus is known only later) are kept for
@@ -179,19 +185,43 @@ def changes_marts(erased: dict[str, int]) -> bool:
     return any(count for table, count in erased.items() if table != STRANGERS)
 
 
-def erase_anonymized(
-    database: Database, as_of: datetime, sessions_kept_since: datetime
-) -> dict[str, int]:
+@dataclass
+class Erasure:
+    """What ``erase_anonymized`` changed in raw: rows per table, and the oldest load among the
+    rows it rewrote (the strangers' sessions it deleted aside: no mart holds them)."""
+
+    changed: dict[str, int] = field(default_factory=dict)
+    oldest_load: str | None = None
+
+    def rewrote_only_loads_after(self, load_id: str | None) -> bool:
+        """Whether every row it rewrote came with a load newer than ``load_id``. A build of
+        what those loads changed (a watch tick's selective build from ``load_id``) reads
+        them as erased: the rows of users anonymized long ago, loaded again this tick, need
+        no build of everything (they made most ticks at the network's peak two of them)."""
+        return load_id is not None and self.oldest_load is not None and self.oldest_load > load_id
+
+
+def erase_anonymized(database: Database, as_of: datetime, sessions_kept_since: datetime) -> Erasure:
     """Apply the erasure in one transaction; return the rows changed per table.
 
     ``as_of`` is the API server's time: ``anonymize_date`` is the intra's own deadline.
     ``sessions_kept_since``: the sessions of people raw.users does not hold begun before it
     are deleted. Tables not loaded yet (a first backfill cut short) are simply skipped."""
-    changed: dict[str, int] = {}
+    erasure = Erasure()
+    changed = erasure.changed
+    loads: set[str] = set()  # the loads of the rows rewritten
+
+    def rewrite(table: str, statement: str) -> None:
+        cursor.execute(statement)
+        rewritten = [row[0] for row in cursor.fetchall()]
+        if rewritten:
+            changed[table] = len(rewritten)
+            loads.update(rewritten)
+
     with database.connect() as connection, connection.cursor() as cursor:
         loaded = existing_tables(cursor, "raw", LIVE_TABLES)
         if "users" not in loaded:
-            return changed  # who is anonymized is known from raw.users only
+            return erasure  # who is anonymized is known from raw.users only
         cursor.execute(ANONYMIZED_IDS, {"as_of": as_of})
         for table, statement in (
             ("users", USERS),
@@ -200,22 +230,18 @@ def erase_anonymized(
             ("achievements_users", ACHIEVEMENTS_USERS),
             ("locations", LOCATIONS),
         ):
-            if table not in loaded:
-                continue
-            cursor.execute(statement)
-            if cursor.rowcount:
-                changed[table] = cursor.rowcount
+            if table in loaded:
+                rewrite(table, statement)
         if "locations" in loaded:
             cursor.execute(STRANGERS_SESSIONS, {"kept_since": sessions_kept_since})
             if cursor.rowcount:
                 changed[STRANGERS] = cursor.rowcount
         if "projects_users" in loaded:
             cursor.execute(SCRUBBED_TEAMS)
-            cursor.execute(TEAMS)
-            if cursor.rowcount:
-                changed["teams"] = cursor.rowcount
+            rewrite("teams", TEAMS)
         connection.commit()
-    return changed
+    erasure.oldest_load = min(loads, default=None)
+    return erasure
 
 
 # The personal columns of the users mart (the staging model nulls them for anonymized users).

@@ -14,9 +14,12 @@ next two builds full ones.
 Time passes without a load: the models that read the run's time (logtime of a session still
 open, days left before a blackhole, the current month) carry the tag ``reads_run_time`` and are
 in every selective build, with what reads them. A user whose ``anonymize_date`` passes is
-erased in raw by the run (``privacy.py``), which breaks the chain: their data leaves every
-mart in that tick's build, a build of everything (so ``stg_intra__users``, which also reads
-the run's time for them, needs no tag). The history models read it only for the versions
+erased in raw by the run (``privacy.py``): rows of earlier loads rewritten in place break the
+chain, and their data leaves every mart in that tick's build, a build of everything (so
+``stg_intra__users``, which also reads the run's time for them, needs no tag). When every row
+the erasure rewrote came with a load of this chain's since (a user anonymized long ago,
+loaded again), the selective build reads them as erased and the chain holds; the summaries
+are then built too, due or not. The history models read it only for the versions
 they record, which come from loads. A tick that loads nothing builds nothing: there the
 models that read the run's time keep the time of the last build.
 
