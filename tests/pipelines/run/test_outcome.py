@@ -158,6 +158,7 @@ def test_the_ledger_summarises_dbt_and_rounds_the_timings() -> None:
         "ok": False,
         "statuses": {"pass": 300, "fail": 60},
         "problems": problems[:50],
+        "summaries": "built",
     }
     assert row["seconds"] == {"extract_load": 3.142, "dbt": 41.235, "total": 50.0}
     assert (row["published"], row["published_load_id"]) == (True, "1767225600.123")
