@@ -257,14 +257,13 @@ def unmatched_users(cursus_id: int, campuses: list[int]) -> list[int]:
     return [row[0] for row in rows]
 
 
-def missing_users(cursus_id: int, table: str = "users") -> list[int]:
+def missing_users(cursus_id: int, table: str = "users", user_id: str = "id") -> list[int]:
     """Users enrolled in the cursus (raw.cursus_users) that ``table`` (raw.users, or
-    raw.campus_users) holds no row of.
+    raw.campus_users, whose column ``user_id`` names the user) holds no row of.
 
     Only enrolment in the configured cursus counts: other listings (achievements_users covers
     the whole network) name people the cursus's users listing never returns, and asking for
     them would cost calls every run for nothing."""
-    user_id = "id" if table == "users" else "user_id"
     sql = """
         select distinct ("user" ->> 'id')::bigint as user_id
         from {cursus_users} as cursus_users
@@ -295,6 +294,7 @@ def users_by_id_resource(
     once, remembered, and no warning."""
     path, _ = endpoint_request(endpoint, cursus_id)
     table = endpoint.table or name
+    user_id = "id" if table == "users" else "user_id"  # how its records name their user
 
     def by_id() -> Iterator[list[dict]]:
         report = reports[name] = SyncReport()
@@ -302,21 +302,22 @@ def users_by_id_resource(
         listing_state = dlt.current.source_state().get("resources", {}).get(table, {})
         if not listing_state.get("window_end"):
             return  # the listing itself has not been read in full yet: it brings them all
-        wanted = missing_users(cursus_id, table)
+        wanted = missing_users(cursus_id, table, user_id)
         unanswered = set(state.get("not_returned", [])) & set(wanted)  # forget the found
         ask = [i for i in wanted if i not in unanswered]
+        narrowed = {}  # the listing's scope filter, when it has one
+        if endpoint.scope:
+            scope = dlt.current.source_state().get("scope", {}).get(endpoint.scope, [])
+            narrowed[endpoint.scope_filter] = ",".join(map(str, scope))
         for i in range(0, len(ask), USERS_PER_SCAN):
             batch = ask[i : i + USERS_PER_SCAN]
             report.scans.append("by_id")
             report.scan_records.append(0)
             returned: set[int] = set()
             try:
-                ids = {endpoint.id_filter: ",".join(map(str, batch))}
-                if endpoint.scope:
-                    scope = dlt.current.source_state().get("scope", {}).get(endpoint.scope, [])
-                    ids[endpoint.scope_filter] = ",".join(map(str, scope))
+                ids = {endpoint.id_filter: ",".join(map(str, batch)), **narrowed}
                 for page in api.pages(name, path, ids):
-                    returned.update(r["id" if table == "users" else "user_id"] for r in page)
+                    returned.update(r[user_id] for r in page)
                     report.records += len(page)
                     report.scan_records[-1] += len(page)
                     yield page

@@ -209,9 +209,9 @@ def erase_anonymized(database: Database, as_of: datetime, sessions_kept_since: d
     are deleted. Tables not loaded yet (a first backfill cut short) are simply skipped."""
     erasure = Erasure()
     changed = erasure.changed
-    loads: set[str] = set()  # the loads of the rows rewritten
+    loads: set[str] = set()  # the loads of the rows rewritten (each statement returns them)
 
-    def rewrite(table: str, statement: str) -> None:
+    def rewrite(cursor, table: str, statement: str) -> None:
         cursor.execute(statement)
         rewritten = [row[0] for row in cursor.fetchall()]
         if rewritten:
@@ -231,14 +231,14 @@ def erase_anonymized(database: Database, as_of: datetime, sessions_kept_since: d
             ("locations", LOCATIONS),
         ):
             if table in loaded:
-                rewrite(table, statement)
+                rewrite(cursor, table, statement)
         if "locations" in loaded:
             cursor.execute(STRANGERS_SESSIONS, {"kept_since": sessions_kept_since})
             if cursor.rowcount:
                 changed[STRANGERS] = cursor.rowcount
         if "projects_users" in loaded:
             cursor.execute(SCRUBBED_TEAMS)
-            rewrite("teams", TEAMS)
+            rewrite(cursor, "teams", TEAMS)
         connection.commit()
     erasure.oldest_load = min(loads, default=None)
     return erasure
