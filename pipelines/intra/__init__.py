@@ -44,6 +44,7 @@ from pipelines.intra.incremental import (
     SyncReport,
     sync,
 )
+from pipelines.intra.overlap import ShortOverlap
 from pipelines.intra.rate_limit import QuotaExhausted
 from pipelines.intra.scope import ScopeTracker
 from pipelines.intra.settings import (
@@ -118,6 +119,7 @@ def intra(
     locations_recheck_hours: int = LOCATIONS_RECHECK_HOURS,
     full: bool = False,
     unmatched_every: timedelta | None = None,
+    short_overlap: ShortOverlap | None = None,
 ) -> list[DltResource]:
     """The 42 API's data for one cursus, read through ``api``.
 
@@ -135,6 +137,8 @@ def intra(
         unmatched_every: read the changes of the students without a primary campus (by user
             id, about a call per 100 of them) only this often; None: every run. The watch
             reads them at its pace for the other live resources, not every minute.
+        short_overlap: the watch's windows reach back this instead of the whole overlap,
+            but for a sweep now and then (see ``overlap``); None: the whole overlap always.
     """
     reference = [
         snapshot_resource(api, name, endpoint, cursus_id, min_snapshot_ratio)
@@ -146,11 +150,14 @@ def intra(
             "sources.intra.locations_days and sources.intra.locations_recheck_hours must be "
             f"at least 1, not {locations_days} and {locations_recheck_hours}"
         )
-    sessions = SessionsSettings(overlap, locations_days, timedelta(hours=locations_recheck_hours))
+    recheck = timedelta(hours=locations_recheck_hours)
+    sessions = SessionsSettings(overlap, locations_days, recheck, short_overlap)
     live = [
         sessions_resource(api, reports, name, endpoint, sessions, full)
         if name == "locations"
-        else live_resource(api, reports, name, endpoint, cursus_id, overlap, full, unmatched_every)
+        else live_resource(
+            api, reports, name, endpoint, cursus_id, overlap, full, unmatched_every, short_overlap
+        )
         for name, endpoint in LIVE_ENDPOINTS.items()
     ]
     by_id = [
@@ -353,6 +360,7 @@ def live_resource(
     overlap: timedelta,
     full: bool,
     unmatched_every: timedelta | None = None,
+    short_overlap: ShortOverlap | None = None,
 ) -> DltResource:
     """A resource that merges what changed since its last run (or everything, in a full run)."""
     path, _ = endpoint_request(endpoint, cursus_id)
@@ -393,6 +401,7 @@ def live_resource(
             arrivals=arrivals,
             unmatched=unmatched,
             unmatched_every=unmatched_every,
+            short=short_overlap,
             on_scan_done=forget_arrivals,
         )
         # Only changes after a first full read can be arrivals or new users.
@@ -432,12 +441,14 @@ def live_resource(
 
 @dataclass(frozen=True)
 class SessionsSettings:
-    """How the campus sessions are read: the windows' overlap, the days a first (or full)
-    run reads, how long a session stays open before it is read again by id."""
+    """How the campus sessions are read: the windows' overlap (and the watch's short one),
+    the days a first (or full) run reads, how long a session stays open before it is read
+    again by id."""
 
     overlap: timedelta
     days: int
     recheck: timedelta
+    short: ShortOverlap | None = None
 
 
 def raw_sessions(table: str) -> locations.RawSessions:
@@ -495,6 +506,7 @@ def sessions_resource(
             recheck=settings.recheck,
             raw=raw_sessions(name),
             report=report,
+            short=settings.short,
         )
 
     return dlt.resource(

@@ -6,7 +6,8 @@ only ever advances with loaded data):
 - ``window_end``: the upper bound of the last complete window. The next window reads
   ``range[updated_at]=<window_end - overlap>,<server now>``; the upper bound is fixed when the
   run starts, and the overlap catches records committed late. A first run has no lower bound:
-  it backfills everything.
+  it backfills everything. ``sweep_end``: under the watch, where the last window that reached
+  back the whole overlap ended (the others reach back less: ``overlap``).
 - ``scans``: the scans still to do, each with the id it has read up to. Listings are read by
   keyset on id (see ``paginator``), so a scan cut short (hourly quota spent) resumes after
   the last id it loaded, and records that change while we page cannot hide others.
@@ -38,6 +39,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from pipelines.intra.api import IntraApi
+from pipelines.intra.overlap import ShortOverlap, earliest_reread, end_windows, window_start
 from pipelines.intra.rate_limit import QuotaExhausted
 from pipelines.intra.rereads import Rereads
 from pipelines.intra.stamps import parse, stamp
@@ -63,6 +65,7 @@ class Scan:
     after_id: int | None = None  # last id loaded by this scan
     started: str = ""  # server time when the scan was planned
     users: list[int] = field(default_factory=list)  # *_users scans: whose records to read
+    sweep: bool = False  # window: reaches back the whole overlap (overlap.py)
 
     def params(self, scope_filter: str | None) -> dict[str, str]:
         params = {}
@@ -97,6 +100,7 @@ def plan(
     arrivals: list[int] = (),
     unmatched: list[int] = (),
     unmatched_every: timedelta | None = None,
+    short: ShortOverlap | None = None,
 ) -> list[Scan]:
     """The scans of this run: unfinished ones first, then what this run asks for.
 
@@ -109,7 +113,8 @@ def plan(
     first time (and in a full run), then what changed in the window. When the filter
     does match them, the window scan drops what these scans already yielded (``sync``).
     With ``unmatched_every``, their windows are read only that often, each from where the
-    last one ended (``unmatched_window_end``)."""
+    last one ended (``unmatched_window_end``). With ``short`` (the watch), the window
+    reaches back a short overlap between sweeps (see ``overlap``)."""
     saved = state.get("scans", [])
     if any(s["kind"] in RENAMED_SCAN_KINDS for s in saved):
         saved = []  # started again: the rows it had read carry the marker column of old
@@ -131,14 +136,14 @@ def plan(
     first_seen = set(unmatched) - read
     history = first_seen | set(arrivals) if window_end else first_seen
     scans += user_scans("catch_up_users", None, end, history, end)
-    start = None
+    start, sweep = None, True
     if window_end:
-        start = stamp(parse(window_end) - overlap)
+        start, sweep = window_start(state, now, overlap, short)
         users_end = parse(state.get("unmatched_window_end") or window_end)
         if unmatched_every is None or now - users_end >= unmatched_every:
             users_start = stamp(min(users_end, parse(window_end)) - overlap)
             scans += user_scans("window_users", users_start, end, set(unmatched) & read, end)
-    scans.append(Scan("window", start, end, scope, started=end))
+    scans.append(Scan("window", start, end, scope, started=end, sweep=sweep))
     return scans
 
 
@@ -172,6 +177,7 @@ def sync(
     arrivals: list[int] = (),
     unmatched: list[int] = (),
     unmatched_every: timedelta | None = None,
+    short: ShortOverlap | None = None,
     on_scan_done: Callable[[Scan], None] = lambda scan: None,
 ) -> Iterator[list[dict]]:
     """Yield the pages of every scan due, keeping ``state`` at the last loaded id.
@@ -180,7 +186,7 @@ def sync(
     On a spent hourly quota the sync stops cleanly: what it read is loaded, its place kept.
     """
     scans = plan(
-        state, api.server_now(), overlap, scope, full, arrivals, unmatched, unmatched_every
+        state, api.server_now(), overlap, scope, full, arrivals, unmatched, unmatched_every, short
     )
     state["scans"] = [asdict(s) for s in scans]
     unmatched = set(unmatched)
@@ -233,12 +239,12 @@ def sync(
                 report.deleted += len(gone)
                 yield [{"id": i, DELETED_FLAG: True} for i in gone]
             report.read_in_full = True
-            state["window_end"] = scan.started  # changes during the scan: next window
+            end_windows(state, scan.started, sweep=True)  # changes during the scan: next window
         elif scan.kind == "window":
-            state["window_end"] = scan.end
-            # what neither the next window nor the next window of the users read by id reads
-            next_reads = [parse(scan.end), parse(state.get("unmatched_window_end") or scan.end)]
-            rereads.forget_before(stamp(min(next_reads) - overlap))
+            end_windows(state, scan.end, scan.sweep)
+            # what neither the next windows nor the next window of the users read by id reads
+            users_end = parse(state.get("unmatched_window_end") or scan.end)
+            rereads.forget_before(stamp(min(earliest_reread(state, overlap), users_end - overlap)))
         if scan.kind == "catch_up":
             state["covered"] = sorted(set(state.get("covered") or []) | set(scan.scope))
         elif scan.kind in ("window", "full"):  # what a full-scope scan covered: the scope

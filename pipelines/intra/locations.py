@@ -40,6 +40,7 @@ from requests import HTTPError
 
 from pipelines.intra.api import IntraApi
 from pipelines.intra.incremental import DELETED_FLAG, FULL_RUN_MARKER, SyncReport
+from pipelines.intra.overlap import ShortOverlap, earliest_reread, end_windows, window_start
 from pipelines.intra.rate_limit import QuotaExhausted
 from pipelines.intra.rereads import Rereads
 from pipelines.intra.stamps import parse, stamp
@@ -69,6 +70,7 @@ class SessionScan:
     gone: list[int] = field(default_factory=list)  # by_id: asked for, not returned so far
     after_id: int | None = None  # the last id this scan loaded
     started: str = ""  # server time when the scan was planned (a full run's marker)
+    sweep: bool = False  # begun/ended: the window reaches back the whole overlap (overlap.py)
 
     def path(self) -> str:
         return f"campus/{self.campus}/locations" if self.campus is not None else "locations"
@@ -113,9 +115,11 @@ def plan(
     full: bool,
     days: int,
     open_ids: Iterable[int] = (),
+    short: ShortOverlap | None = None,
 ) -> list[SessionScan]:
     """The scans of this run: the unfinished ones first (a run the quota stopped), else what
-    this run asks for. ``open_ids`` are the sessions due to be read again by id."""
+    this run asks for. ``open_ids`` are the sessions due to be read again by id; ``short``:
+    the watch's windows between sweeps (overlap.py)."""
     saved = [SessionScan(**s) for s in state.get("scans", [])]
     if saved:
         return saved
@@ -130,7 +134,7 @@ def plan(
     window_end = state.get("window_end")
     if window_end is None:  # the first run: every kept campus's span
         return [SessionScan("catch_up", span_start, end, c, started=end) for c in targets]
-    start = stamp(parse(window_end) - overlap)
+    start, sweep = window_start(state, now, overlap, short)
     # campuses new to the kept ones: their span, as a first run reads it
     new = sorted(set(campuses) - set(state.get("covered", campuses)))
     catch_ups = [SessionScan("catch_up", span_start, end, campuses=new, started=end)] if new else []
@@ -138,8 +142,8 @@ def plan(
         catch_ups = per_campus(catch_ups, new)
     return [
         *catch_ups,
-        *(SessionScan("begun", start, end, c, started=end) for c in targets),
-        *(SessionScan("ended", start, end, c, started=end) for c in targets),
+        *(SessionScan("begun", start, end, c, started=end, sweep=sweep) for c in targets),
+        *(SessionScan("ended", start, end, c, started=end, sweep=sweep) for c in targets),
         *by_id_scans(open_ids, end),
     ]
 
@@ -224,6 +228,7 @@ def sync(
     recheck: timedelta,
     raw: RawSessions,
     report: SyncReport,
+    short: ShortOverlap | None = None,
 ) -> Iterator[list[dict]]:
     """Yield the pages of every scan due, keeping ``state`` at the last loaded id.
 
@@ -238,7 +243,7 @@ def sync(
     open_ids = raw.open_before(stamp(now - recheck)) if due else []
     if due and not open_ids:
         state["rechecked_at"] = stamp(now)  # nothing open for that long: nothing to read
-    scans = plan(state, now, overlap, campuses, full, days, open_ids)
+    scans = plan(state, now, overlap, campuses, full, days, open_ids, short)
 
     def save() -> None:
         state["scans"] = [asdict(s) for s in scans]
@@ -316,7 +321,7 @@ def sync(
         complete(scan, scans, state, report, campuses)
         save()
     if state.get("window_end"):
-        rereads.forget_before(stamp(parse(state["window_end"]) - overlap))
+        rereads.forget_before(stamp(earliest_reread(state, overlap)))
 
 
 def complete(
@@ -327,14 +332,16 @@ def complete(
     kinds_left = {s.kind for s in left}
     if scan.kind == "catch_up" and "catch_up" not in kinds_left:
         state["covered"] = sorted(set(state.get("covered", [])) | set(scan.campuses or campuses))
-        state.setdefault("window_end", scan.end)  # the first run's catch-up is its window
+        if "window_end" not in state:  # the first run's catch-up is its window
+            end_windows(state, scan.end, sweep=True)
     if scan.kind in ("begun", "ended") and not kinds_left & set(WINDOW_SCANS):
-        state["window_end"] = scan.end
+        end_windows(state, scan.end, scan.sweep)
     elif scan.kind == "by_id" and "by_id" not in kinds_left:
         state["rechecked_at"] = scan.started
     elif scan.kind in FULL_SCANS and not kinds_left & set(FULL_SCANS):
         report.read_in_full = True
-        state["window_end"] = state["rechecked_at"] = scan.started
+        end_windows(state, scan.started, sweep=True)
+        state["rechecked_at"] = scan.started
         state["covered"] = sorted(campuses)
         state.pop("open_unread", None)
 

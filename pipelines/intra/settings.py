@@ -27,6 +27,10 @@ MIN_SNAPSHOT_RATIO = 0.5
 # How far back each incremental window reaches before the end of the previous one, to catch
 # records whose updated_at was set a little before they became visible.
 OVERLAP_SECONDS = 300
+# Under the watch (a tick a minute), most windows reach back only this much, and one every
+# few minutes (a sweep) the whole overlap from where the last sweep ended (see overlap.py):
+# a record a tick's window misses is late by more than this, rare, and the sweep reads it.
+TICK_OVERLAP_SECONDS = 30
 # Campus sessions (locations): the first run reads the sessions of the last 30 days (the
 # longest span the analytics count, a student's logtime of the last 30 days). At network
 # scale that is about 14,000 sessions a day, so 30 days cost about 4,300 calls, 3.6 hours of

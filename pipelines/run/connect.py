@@ -19,6 +19,7 @@ from pipelines.intra import intra, intra_api
 from pipelines.intra.api import IntraApi
 from pipelines.intra.auth import InvalidCredentials
 from pipelines.intra.incremental import SyncReport
+from pipelines.intra.overlap import ShortOverlap
 from pipelines.intra.rate_limit import QuotaExhausted
 from pipelines.run.errors import describe_error
 from pipelines.run.outcome import Outcome
@@ -42,7 +43,9 @@ class Connection:
     cursus_id: int
     reports: dict[str, SyncReport]
 
-    def renewed(self, unmatched_every: timedelta | None = None) -> Connection:
+    def renewed(
+        self, unmatched_every: timedelta | None = None, short_overlap: ShortOverlap | None = None
+    ) -> Connection:
         """The same checked client (its token, its rate limiter) with a fresh source and
         fresh reports: one tick of ``intra-elt watch`` after another, no token or check call.
         dlt resources are generators that one extraction consumes, hence a new source."""
@@ -55,6 +58,7 @@ class Connection:
             cursus_id=self.cursus_id,
             full=False,
             unmatched_every=unmatched_every,
+            short_overlap=short_overlap,
         )
         return Connection(self.api, source, self.cursus_id, reports)
 

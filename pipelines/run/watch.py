@@ -1,7 +1,7 @@
 """``intra-elt watch``: the run as ticks of one long-lived process, for marts minutes behind
 the API instead of an hour.
 
-Each tick is an ordinary run (the same steps, gate and ledger row, mode ``tick``) with three
+Each tick is an ordinary run (the same steps, gate and ledger row, mode ``tick``) with these
 differences that make a tick every minute affordable:
 - the API client is checked once and kept: its token and rate limiter serve every tick, so a
   tick spends no call on a token or a check;
@@ -9,6 +9,8 @@ differences that make a tick every minute affordable:
   registrations, levels, who is on campus) every tick, the other live ones when their last
   good read is older than ``--other-live-every``, the reference snapshots when older than
   ``--reference-every`` (the ledger's ``reasons`` says why each resource was read);
+- the windows reach back a short overlap, and the whole one only every
+  ``--other-live-every`` (``intra/overlap.py``): a change is read about once, not five times;
 - a tick that loaded nothing (and leaves nothing unpublished) runs no dbt; one that did
   builds only what its loads changed, and the summaries over every student only every
   ``--summaries-every`` (``selection.py``);
@@ -37,7 +39,8 @@ from pipelines.config import RESOURCES, ExitCode
 from pipelines.database import Database, DatabaseError, resolve_database
 from pipelines.dbt_runner import KeptDbt
 from pipelines.intra.auth import InvalidCredentials
-from pipelines.intra.settings import REFERENCE_ENDPOINTS
+from pipelines.intra.overlap import ShortOverlap
+from pipelines.intra.settings import REFERENCE_ENDPOINTS, TICK_OVERLAP_SECONDS
 from pipelines.run import ledger
 from pipelines.run.connect import Connection, connect_api
 from pipelines.run.errors import describe_error, root_cause
@@ -161,8 +164,11 @@ class Watch:
         )
         run = Run(options, self.stop, self.dbt)
         try:
-            # the students whose projects are read by user id: at the other live pace
-            code = run.execute(connection.renewed(timedelta(seconds=self.options.other_live_every)))
+            # the students whose projects are read by user id, and the windows' sweeps (the
+            # whole overlap): at the other live pace
+            other_live = timedelta(seconds=self.options.other_live_every)
+            short = ShortOverlap(timedelta(seconds=TICK_OVERLAP_SECONDS), sweep_every=other_live)
+            code = run.execute(connection.renewed(other_live, short))
         except Exception as error:  # the ledger has it (Run.execute); the watch goes on
             say(f"ERROR the tick failed: {describe_error(root_cause(error))}; the next goes on")
             self.chain.record(parse, -1, None, True)  # whatever it left, start afresh

@@ -18,6 +18,7 @@ from pipelines.intra.incremental import (
     stamp,
     sync,
 )
+from pipelines.intra.overlap import ShortOverlap
 from pipelines.intra.rate_limit import QuotaExhausted
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -167,7 +168,8 @@ def test_unfinished_scans_resume_first_and_alone() -> None:
 
 def test_a_first_run_is_one_window_without_a_lower_bound() -> None:
     scans = plan({}, NOW, OVERLAP, [2, 1], False)
-    assert scans == [Scan("window", None, "2026-11-29T12:00:00Z", [1, 2], started=stamp(NOW))]
+    first = Scan("window", None, "2026-11-29T12:00:00Z", [1, 2], started=stamp(NOW), sweep=True)
+    assert scans == [first]
 
 
 def test_a_first_run_ignores_arrivals_its_window_reads_everything_anyway() -> None:
@@ -385,7 +387,7 @@ class Run:
     done: list[str]
 
 
-def run(api, state, table, *, full=False, scope=(1,), arrivals=(), unmatched=()) -> Run:
+def run(api, state, table, *, full=False, scope=(1,), arrivals=(), unmatched=(), short=None) -> Run:
     report, done = SyncReport(), []
 
     def unseen(marker, max_id):
@@ -405,6 +407,7 @@ def run(api, state, table, *, full=False, scope=(1,), arrivals=(), unmatched=())
             report=report,
             arrivals=list(arrivals),
             unmatched=list(unmatched),
+            short=short,
             on_scan_done=lambda scan: done.append(scan.kind),
         )
     )
@@ -435,7 +438,8 @@ def test_a_complete_first_run_records_its_window_end_and_covered_scope() -> None
             None,
         )
     ]
-    assert state == {"scans": [], "unmatched": [], "window_end": stamp(NOW), "covered": [1]}
+    ends = {"window_end": stamp(NOW), "sweep_end": stamp(NOW)}  # a first window is a sweep
+    assert state == {"scans": [], "unmatched": [], **ends, "covered": [1]}
     assert (done.report.records, done.report.scans, done.report.scan_records) == (
         5,
         ["window"],
@@ -661,3 +665,76 @@ def test_a_full_run_cut_short_anywhere_drops_exactly_what_the_api_lost(
     unmarked = {i: {k: v for k, v in r.items() if k != FULL_RUN_MARKER} for i, r in table.items()}
     assert {i: r for i, r in unmarked.items() if i <= last} == kept
     assert all(r["v"] == "raw" for i, r in table.items() if i > last)
+
+
+# --- the watch's short overlap: sweeps catch what the short windows miss -------------------
+
+SHORT = ShortOverlap(timedelta(seconds=30), sweep_every=timedelta(minutes=5))
+
+
+def test_a_tick_between_sweeps_reaches_back_the_short_overlap() -> None:
+    state = {"window_end": "2026-11-29T11:59:00Z", "sweep_end": "2026-11-29T11:57:00Z"}
+    (window,) = plan(state, NOW, OVERLAP, [1], False, short=SHORT)
+    assert (window.start, window.sweep) == ("2026-11-29T11:58:30Z", False)
+
+
+def test_a_due_sweep_reaches_back_the_whole_overlap_from_the_last_sweeps_end() -> None:
+    state = {"window_end": "2026-11-29T11:59:00Z", "sweep_end": "2026-11-29T11:54:00Z"}
+    (window,) = plan(state, NOW, OVERLAP, [1], False, short=SHORT)
+    assert (window.start, window.sweep) == ("2026-11-29T11:49:00Z", True)
+    # without a short overlap (an hourly run after the watch), every window is a sweep
+    (window,) = plan(state, NOW, OVERLAP, [1], False)
+    assert (window.start, window.sweep) == ("2026-11-29T11:49:00Z", True)
+    # a state saved before sweeps: its last window reached back the whole overlap
+    (window,) = plan({"window_end": "2026-11-29T11:59:00Z"}, NOW, OVERLAP, [1], False)
+    assert window.start == "2026-11-29T11:54:00Z"
+
+
+@PROPERTY
+@given(
+    initial=records_strategy,
+    ticks=st.lists(
+        st.tuples(
+            st.lists(
+                st.builds(Change, st.integers(0, 2), st.integers(1, 100), st.integers(0, 300)),
+                max_size=4,
+            ),
+            st.none() | st.integers(0, 2),
+        ),
+        max_size=25,
+    ),
+    page_size=st.integers(1, 4),
+)
+def test_ticks_with_a_short_overlap_miss_nothing_a_sweep_would_read(
+    initial, ticks, page_size
+) -> None:
+    """A tick a minute with the short overlap, records committed up to the whole overlap
+    after their ``updated_at``, any tick stopped by the quota: after the ticks up to the next
+    sweep and one more, raw holds every record of the scope in its latest version."""
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    api = Listing(
+        [
+            record(i, stamp(base - timedelta(minutes=m)), campus, version=0)
+            for i, (m, campus) in initial.items()
+        ],
+        now=base,
+        page_size=page_size,
+    )
+    state, table, scope = {}, {}, [1, 2, 3]
+    quiet = [([], None)] * 7  # past the next sweep (every 5 minutes), then a tick more
+    for changes, quota in [*ticks, *quiet]:
+        for change in changes:
+            api.now += timedelta(seconds=20 * change.minutes)
+            old = api.records.get(change.record)
+            api.records[change.record] = record(
+                change.record,
+                stamp(api.now - timedelta(seconds=change.lag)),
+                old["campus"] if old else 1 + change.record % 3,
+                version=(old["version"] + 1) if old else 0,
+            )
+        api.now += timedelta(minutes=1)
+        api.quota = quota
+        done = run(api, state, table, scope=scope, short=SHORT)
+        read = ids_of(done.pages)
+        assert len(read) == len(set(read)), "one load holds each record once"
+    assert table == {i: r for i, r in api.records.items() if r["campus"] in scope}

@@ -20,6 +20,7 @@ from pipelines.intra.locations import (
     slim,
     sync,
 )
+from pipelines.intra.overlap import ShortOverlap
 from pipelines.intra.rate_limit import QuotaExhausted
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -194,6 +195,19 @@ def test_an_hourly_run_reads_both_windows_and_the_open_sessions_due_by_id() -> N
         "filter[campus_id]": "1,2",
     }
     assert scans[2].params([1, 2]) == {"filter[id]": ",".join(map(str, range(100)))}
+
+
+def test_a_watch_tick_reads_both_windows_a_short_overlap_back_but_for_its_sweeps() -> None:
+    short = ShortOverlap(timedelta(seconds=30), sweep_every=timedelta(minutes=5))
+    ticking = {"window_end": "2026-11-29T11:59:00Z", "sweep_end": "2026-11-29T11:57:00Z"}
+    scans = plan(ticking, NOW, OVERLAP, [1], False, DAYS, short=short)
+    assert [(s.kind, s.start, s.sweep) for s in scans] == [
+        ("begun", "2026-11-29T11:58:30Z", False),
+        ("ended", "2026-11-29T11:58:30Z", False),
+    ]
+    due = {**ticking, "sweep_end": "2026-11-29T11:55:00Z"}
+    scans = plan(due, NOW, OVERLAP, [1], False, DAYS, short=short)
+    assert [(s.start, s.sweep) for s in scans] == [("2026-11-29T11:50:00Z", True)] * 2
 
 
 def test_after_a_refusal_each_campus_is_read_on_its_own_and_a_full_run_tries_the_list() -> None:
