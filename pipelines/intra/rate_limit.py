@@ -5,8 +5,12 @@ The 42 API allows an application a number of requests per second (2 by default) 
 how many are left in ``X-Hourly-RateLimit-Remaining``. The limits belong to the application,
 not to a connection or a resource, so every request of the process goes through one limiter:
 
-- calls are spaced at least ``1 / per_second`` apart (plus a small margin for clock jitter
-  between us and the server, whose window is measured on arrival);
+- calls are spaced at least ``1 / per_second`` apart, plus a margin for the jitter between
+  our sending and the server's counting, which is measured on arrival and approximate (even
+  a perfect sender sometimes gets a 429). The margin is learned: it starts small (every
+  point of it is a point of the rate a long sync loses), doubles with each 429 of the
+  secondly limit, up to ``MAX_SPACING_MARGIN``, and halves again after ``CALM_CALLS`` calls
+  without one;
 - when the hour's budget is spent (by our count or by the server's ``Remaining`` header), the
   next call raises ``QuotaExhausted`` instead of sleeping for up to an hour: the caller stops
   cleanly and the next cron run resumes.
@@ -22,7 +26,11 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
-SPACING_MARGIN = 1.02
+# The spacing is 1/per_second times the margin: 1.005 at first (half a percent: 2.5 ms
+# between two calls at 2/s, 5 ms over any second), at most 1.05 after 429s.
+MIN_SPACING_MARGIN = 1.005
+MAX_SPACING_MARGIN = 1.05
+CALM_CALLS = 1000
 
 
 class QuotaExhausted(Exception):
@@ -62,10 +70,12 @@ class RateLimiter:
         self._sent: deque[float] = deque()  # our calls in the last hour
         self._server_remaining: int | None = None
         self._server_seen_at = 0.0  # when the server last said what is left
+        self.margin = MIN_SPACING_MARGIN
+        self._calm = 0  # calls since the last 429 of the secondly limit (or margin change)
 
     @property
     def interval(self) -> float:
-        return SPACING_MARGIN / self.per_second if self.per_second > 0 else 0.0
+        return self.margin / self.per_second if self.per_second > 0 else 0.0
 
     def acquire(self) -> None:
         """Block until a call may be sent; raise ``QuotaExhausted`` if the hour is spent."""
@@ -82,6 +92,10 @@ class RateLimiter:
                 raise QuotaExhausted(
                     datetime.now(UTC) + timedelta(seconds=max(1.0, oldest + 3600 - now))
                 )
+            self._calm += 1
+            if self._calm >= CALM_CALLS and self.margin > MIN_SPACING_MARGIN:
+                self.margin = max(MIN_SPACING_MARGIN, 1 + (self.margin - 1) / 2)
+                self._calm = 0
             slot = max(now, self._next_slot)
             self._next_slot = slot + self.interval
             self._sent.append(slot)
@@ -109,6 +123,13 @@ class RateLimiter:
         """Hold every caller back (after a 429 that asked us to wait)."""
         with self._lock:
             self._next_slot = max(self._next_slot, self._clock() + seconds)
+
+    def widen(self) -> None:
+        """A 429 of the secondly limit: the server counted our calls closer than we spaced
+        them; space them further apart (the margin's excess doubles)."""
+        with self._lock:
+            self.margin = min(MAX_SPACING_MARGIN, 1 + 2 * (self.margin - 1))
+            self._calm = 0
 
     def calls_per_second(self) -> float:
         """The rate the limiter currently allows, for ETAs."""

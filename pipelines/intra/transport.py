@@ -131,6 +131,7 @@ class ThrottledAdapter(HTTPAdapter):
                 seconds = wait if wait is not None else 3600
                 raise QuotaExhausted(datetime.now(UTC) + timedelta(seconds=seconds))
             self.limiter.pause(wait if wait is not None else 1.0)
+            self.limiter.widen()
         return response
 
 

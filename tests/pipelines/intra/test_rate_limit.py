@@ -10,7 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.intra.rate_limit import SPACING_MARGIN, QuotaExhausted, RateLimiter
+from pipelines.intra.rate_limit import (
+    CALM_CALLS,
+    MAX_SPACING_MARGIN,
+    MIN_SPACING_MARGIN,
+    QuotaExhausted,
+    RateLimiter,
+)
+
+SPACING_MARGIN = MIN_SPACING_MARGIN  # until a 429 of the secondly limit widens it
 
 
 class FakeClock:
@@ -145,7 +153,7 @@ def test_each_call_starts_at_its_arrival_or_one_interval_after_the_previous(
 )
 def test_no_second_ever_holds_more_calls_than_the_per_second_limit(per_second, gaps) -> None:
     """The contract with the API: no window of one second holds more than ``per_second``
-    call starts (the margin leaves room for 2% of jitter on the server's side)."""
+    call starts (the margin leaves room for some jitter on the server's side)."""
     rl, clock = limiter(per_second=per_second, per_hour=0)
     begun = [start for _, start in starts(rl, clock, gaps)]
     for i, first in enumerate(begun):
@@ -310,3 +318,20 @@ def test_pauses_count_from_now_and_the_longest_wins() -> None:
     second = clock.now
     rl.acquire()
     assert clock.now - second == pytest.approx(SPACING_MARGIN / 100), "spacing resumes"
+
+
+def test_a_429_of_the_secondly_limit_widens_the_spacing_and_calm_calls_narrow_it() -> None:
+    rl, clock = limiter(per_second=2, per_hour=0)
+    for margin in (1.01, 1.02, 1.04, MAX_SPACING_MARGIN, MAX_SPACING_MARGIN):
+        rl.widen()
+        assert rl.margin == pytest.approx(margin)
+    rl.acquire()
+    start = clock.now
+    rl.acquire()
+    assert clock.now - start == pytest.approx(0.5 * MAX_SPACING_MARGIN)
+    for _ in range(CALM_CALLS):
+        rl.acquire()
+    assert rl.margin == pytest.approx(1.025), "halved after calm calls"
+    for _ in range(10 * CALM_CALLS):
+        rl.acquire()
+    assert rl.margin == pytest.approx(MIN_SPACING_MARGIN), "never below the least"
