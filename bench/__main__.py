@@ -81,9 +81,10 @@ def targets(results: dict) -> list[dict]:
             "pass": backfill["cpu_ms_per_page"] < 100,
         },
         {
-            "target": "utilization of the allowed request rate >= 95%, no 429",
+            # 95% when the sync was first measured; 98% since the freshness issue
+            "target": "utilization of the allowed request rate >= 98%, no 429",
             "measured": f"{limited['utilization']:.1%}, {limited['429']} x 429",
-            "pass": limited["utilization"] >= 0.95 and limited["429"] == 0,
+            "pass": limited["utilization"] >= 0.98 and limited["429"] == 0,
         },
         {
             "target": "hourly dbt < 10% of a full refresh",

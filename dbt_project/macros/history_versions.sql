@@ -154,6 +154,25 @@ with
         from {{ this }} as open_versions
         where
             open_versions.valid_to is null
+            {% if new_keys_when == 'true' -%}
+                -- every row of `current` has one open version, so a key can
+                -- only have left when the open versions and the new keys
+                -- outnumber the rows; else the anti-join (seconds over a
+                -- million open versions) is not run: a condition on no row,
+                -- which PostgreSQL evaluates once, before the scan
+                and (
+                    (
+                        select count(*)
+                        from {{ this }} as open_now
+                        where open_now.valid_to is null
+                    )
+                    + (
+                        select count(*)
+                        from compared as new_keys
+                        where new_keys.open_version is null
+                    )
+                ) > (select count(*) from {{ ref(current) }})
+            {%- endif %}
             and not exists (
                 select 1
                 from {{ ref(current) }} as current_rows
