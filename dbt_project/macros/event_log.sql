@@ -49,7 +49,9 @@
 
 {% macro event_log_watermark() -%}
     {%- if is_incremental() -%}
-        (select coalesce(max(recorded_load_id), '') from {{ this }})
+        {{ value_when_run(
+            "select coalesce(max(recorded_load_id), '') from " ~ this
+        ) }}
     {%- else -%}
         ''
     {%- endif -%}

@@ -41,13 +41,10 @@ with
             {{ changed_at }} as api_changed_at
         from {{ ref(current) }}
         {% if load_column %}
-            where {{ load_column }} > (
-                select
-                    coalesce(
-                        greatest(max(recorded_load_id), max(closed_load_id)), ''
-                    )
-                from {{ this }}
-            )
+            where {{ load_column }} > {{ value_when_run(
+                "select coalesce(greatest(max(recorded_load_id), "
+                ~ "max(closed_load_id)), '') from " ~ this
+            ) }}
         {% endif %}
 
     ),

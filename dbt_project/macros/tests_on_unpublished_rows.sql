@@ -34,11 +34,10 @@
 
 {% macro published_load_id() -%}
     {%- if execute and env_var('INTRA_TEST_ROWS', 'all') == 'unpublished' -%}
-        (
-            select coalesce(max(published_load_id), '')
-            from {{ source('elt', 'runs') }}
-            where published
-        )
+        {{ value_when_run(
+            "select coalesce(max(published_load_id), '') from "
+            ~ source('elt', 'runs') ~ " where published"
+        ) }}
     {%- else -%}
         ''
     {%- endif -%}
