@@ -45,7 +45,7 @@ def status_test_sql(elt) -> str:
     return next(run.rglob("accepted_values_projects_users_*.sql")).read_text()
 
 
-def tests_only_unpublished_rows(elt) -> bool:
+def scoped_to_unpublished_rows(elt) -> bool:
     """Whether that test read the rows newer than the published load (its id, a literal:
     macros/value_when_run.sql), or every row (``> ''``)."""
     published = elt.query("select max(published_load_id) from elt.runs where published")[0][0]
@@ -105,7 +105,7 @@ def test_a_build_that_fails_a_test_is_not_published_and_writes_no_history(make_e
         assert "FAIL accepted_values_achievements_tier" in failed.stdout
         assert "NOT published" in failed.stdout and "done: FAILED" in failed.stdout
         assert elt.table("marts.projects_users") == published
-        assert tests_only_unpublished_rows(elt), "scoped"
+        assert scoped_to_unpublished_rows(elt), "scoped"
         # (that a full run tests every row: the next test's full run)
 
 
@@ -130,7 +130,7 @@ def test_a_build_that_would_empty_the_marts_is_not_published_unless_accepted(mak
 
         refused = elt.run(command="full")
         assert refused.returncode == 1 and f"FAIL {GUARD}" in refused.stdout
-        assert not tests_only_unpublished_rows(elt), "a full run tests every row"
+        assert not scoped_to_unpublished_rows(elt), "a full run tests every row"
         assert elt.run("--accept-shrink").returncode == 2, "accepting goes with --full only"
 
         accepted = elt.run("--accept-shrink", command="full")
