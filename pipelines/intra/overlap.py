@@ -9,7 +9,8 @@ five times, and at the network's peak that was most of its calls.
 Under the watch, most windows reach back only a short overlap; once every ``sweep_every`` a
 window (the sweep) reaches back the whole overlap from where the last sweep ended. Every record
 visible within the whole overlap of its stamp is still read: by the next window when it is
-late by less than the short overlap, else by the next sweep, at most ``sweep_every`` later.
+late by less than the short overlap, else by the next sweep (the first window planned at least
+``sweep_every`` after the last sweep's end: up to a tick more).
 
 The resource state keeps ``sweep_end`` beside ``window_end`` (the same moment after a sweep);
 without it (state saved before, or by hourly runs alone) the last window was a sweep.
@@ -44,7 +45,12 @@ def window_start(
 
 
 def end_windows(state: dict, end: str, sweep: bool) -> None:
-    """Record that the windows (or a read of everything, which is a sweep) reached ``end``."""
+    """Record that the windows (or a read of everything, which is a sweep) reached ``end``.
+    A state without ``sweep_end`` (saved before sweeps) gets its last window's end as the
+    last sweep's, before a short window moves ``window_end`` on: else every later tick would
+    take its own last window for a sweep, and none would ever come."""
+    if not sweep and "window_end" in state:
+        state.setdefault("sweep_end", state["window_end"])
     state["window_end"] = end
     if sweep:
         state["sweep_end"] = end

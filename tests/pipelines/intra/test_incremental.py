@@ -690,6 +690,21 @@ def test_a_due_sweep_reaches_back_the_whole_overlap_from_the_last_sweeps_end() -
     assert window.start == "2026-11-29T11:54:00Z"
 
 
+def test_a_state_saved_before_sweeps_gets_its_first_sweep_on_time_under_the_watch() -> None:
+    """Its last window is taken for a sweep once, and remembered: ticks do not each take
+    their own last window for one (they would never sweep)."""
+    api = Listing([record(1)], now=datetime(2026, 11, 29, 12, 0, tzinfo=UTC))
+    state = {"window_end": "2026-11-29T12:00:00Z", "covered": [1]}
+    sweeps = []
+    for _ in range(7):
+        api.now += timedelta(minutes=1)
+        run(api, state, {}, short=SHORT)
+        sweeps.append(api.calls[-1][0]["range[updated_at]"].split(",")[0])
+    assert sweeps[:4] == ["2026-11-29T11:59:30Z"] + [f"2026-11-29T12:0{m}:30Z" for m in range(3)]
+    assert sweeps[4] == "2026-11-29T11:55:00Z", "the sweep: five minutes before 12:00"
+    assert state["sweep_end"] == "2026-11-29T12:05:00Z"
+
+
 @PROPERTY
 @given(
     initial=records_strategy,
