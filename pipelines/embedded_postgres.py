@@ -100,6 +100,9 @@ class StopFailed(Exception):
     """The server could not be stopped; the message says why."""
 
 
+STOP_TIMEOUT_SECONDS = 600
+
+
 def stop_server(pgdata: Path) -> str:
     """Stop the server of ``pgdata`` if it runs, and say what was done.
 
@@ -113,8 +116,11 @@ def stop_server(pgdata: Path) -> str:
     if not _process_exists(pid):
         return f"not running (a stale postmaster.pid names pid {pid}, which is gone)"
     try:
+        # pg_ctl waits 60 s by default; a fast stop first finishes the checkpoint in
+        # progress, which PostgreSQL spreads over minutes (58.5 s on a busy host in the soak:
+        # pg_ctl gave up, and the server stopped a second later)
         import_pgserver()._commands.pg_ctl(
-            ["-w", "-m", "fast", "stop"],
+            ["-w", "-t", str(STOP_TIMEOUT_SECONDS), "-m", "fast", "stop"],
             pgdata=pgdata,
             user=SYSTEM_USER if os.geteuid() == 0 else None,
         )
