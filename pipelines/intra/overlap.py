@@ -32,16 +32,21 @@ class ShortOverlap:
     sweep_every: timedelta
 
 
+def last_sweep_end(state: dict) -> datetime:
+    """Where the last sweep ended (``state`` has a ``window_end``); without a ``sweep_end``,
+    the last window was one."""
+    return min(parse(state.get("sweep_end") or state["window_end"]), parse(state["window_end"]))
+
+
 def window_start(
     state: dict, now: datetime, overlap: timedelta, short: ShortOverlap | None
 ) -> tuple[str, bool]:
     """The next window's start, and whether that window is a sweep (``state`` has a
     ``window_end``: not a first run)."""
-    window_end = parse(state["window_end"])
-    sweep_end = min(parse(state.get("sweep_end") or state["window_end"]), window_end)
+    sweep_end = last_sweep_end(state)
     if short is None or now - sweep_end >= short.sweep_every:
         return stamp(sweep_end - overlap), True
-    return stamp(window_end - short.reach), False
+    return stamp(parse(state["window_end"]) - short.reach), False
 
 
 def end_windows(state: dict, end: str, sweep: bool) -> None:
@@ -58,5 +63,4 @@ def end_windows(state: dict, end: str, sweep: bool) -> None:
 
 def earliest_reread(state: dict, overlap: timedelta) -> datetime:
     """The earliest stamp the next windows may read again: what is older can be forgotten."""
-    window_end = parse(state["window_end"])
-    return min(parse(state.get("sweep_end") or state["window_end"]), window_end) - overlap
+    return last_sweep_end(state) - overlap

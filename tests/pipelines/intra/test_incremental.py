@@ -590,6 +590,29 @@ changes_strategy = st.lists(
 )
 
 
+def listing_of(initial: dict, page_size: int) -> Listing:
+    """A listing of ``initial`` (id -> (minutes before 2026-01-01, campus)), at that time."""
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    records = [
+        record(i, stamp(base - timedelta(minutes=m)), campus, version=0)
+        for i, (m, campus) in initial.items()
+    ]
+    return Listing(records, now=base, page_size=page_size)
+
+
+def commit(api: Listing, change: Change, after: timedelta) -> None:
+    """``change`` made ``after`` the listing's time: its record updated (or created), its
+    ``updated_at`` ``change.lag`` seconds before it became visible."""
+    api.now += after
+    old = api.records.get(change.record)
+    api.records[change.record] = record(
+        change.record,
+        stamp(api.now - timedelta(seconds=change.lag)),
+        old["campus"] if old else 1 + change.record % 3,
+        version=(old["version"] + 1) if old else 0,
+    )
+
+
 @PROPERTY
 @given(
     initial=records_strategy,
@@ -603,26 +626,11 @@ def test_hourly_runs_cut_short_anywhere_converge_on_the_listing(
     """Records change between runs (committed up to an overlap after their ``updated_at``);
     each run may be stopped by the quota after any page. After two unhindered runs the raw
     table holds every record of the scope, in its latest version, once."""
-    base = datetime(2026, 1, 1, tzinfo=UTC)
-    api = Listing(
-        [
-            record(i, stamp(base - timedelta(minutes=m)), campus, version=0)
-            for i, (m, campus) in initial.items()
-        ],
-        now=base,
-        page_size=page_size,
-    )
+    api = listing_of(initial, page_size)
     state, table, scope = {}, {}, [1]
     for number, (changes, quota) in enumerate([*runs, ([], None), ([], None)]):
         for change in changes:
-            api.now += timedelta(minutes=change.minutes)
-            old = api.records.get(change.record)
-            api.records[change.record] = record(
-                change.record,
-                stamp(api.now - timedelta(seconds=change.lag)),
-                old["campus"] if old else 1 + change.record % 3,
-                version=(old["version"] + 1) if old else 0,
-            )
+            commit(api, change, timedelta(minutes=change.minutes))
         api.now += timedelta(minutes=1)
         api.quota = quota
         if extra_scope and number == 1:
@@ -726,27 +734,12 @@ def test_ticks_with_a_short_overlap_miss_nothing_a_sweep_would_read(
     """A tick a minute with the short overlap, records committed up to the whole overlap
     after their ``updated_at``, any tick stopped by the quota: after the ticks up to the next
     sweep and one more, raw holds every record of the scope in its latest version."""
-    base = datetime(2026, 1, 1, tzinfo=UTC)
-    api = Listing(
-        [
-            record(i, stamp(base - timedelta(minutes=m)), campus, version=0)
-            for i, (m, campus) in initial.items()
-        ],
-        now=base,
-        page_size=page_size,
-    )
+    api = listing_of(initial, page_size)
     state, table, scope = {}, {}, [1, 2, 3]
     quiet = [([], None)] * 7  # past the next sweep (every 5 minutes), then a tick more
     for changes, quota in [*ticks, *quiet]:
         for change in changes:
-            api.now += timedelta(seconds=20 * change.minutes)
-            old = api.records.get(change.record)
-            api.records[change.record] = record(
-                change.record,
-                stamp(api.now - timedelta(seconds=change.lag)),
-                old["campus"] if old else 1 + change.record % 3,
-                version=(old["version"] + 1) if old else 0,
-            )
+            commit(api, change, timedelta(seconds=20 * change.minutes))
         api.now += timedelta(minutes=1)
         api.quota = quota
         done = run(api, state, table, scope=scope, short=SHORT)
