@@ -9,8 +9,10 @@ run reads two windows of the server's time since the previous run, each by keyse
 - ``ended``: ``range[end_at]``, the sessions that closed, whenever they began.
 
 The first run reads the sessions that began in the last ``days`` days, plus ``REACH`` before,
-so that a session crossing into the window is whole (a ``catch_up`` scan); so does a later
-run for a campus new to the kept ones. Sessions still open ``recheck_hours``
+so that a session crossing into the window is whole (a ``catch_up`` scan), from the UTC
+midnight before (``span_start``): two runs of the same day read the same sessions, and the
+first day is not cut at the minute the run started. So does a later run for a campus new to
+the kept ones. Sessions still open ``recheck_hours``
 after they began are read again by id (``filter[id]``, ``IDS_PER_CALL`` a call), once every
 ``recheck_hours``: a session the intra deleted, or closed with an end before the window, shows
 there. A full run reads the window again in full, with every session still open; a session
@@ -102,6 +104,13 @@ def by_id_scans(ids: Iterable[int], started: str) -> list[SessionScan]:
     ]
 
 
+def span_start(now: datetime, days: int) -> datetime:
+    """Where the first and full runs begin to read: ``days`` and ``REACH`` before ``now``, at
+    the UTC midnight before that, so the span does not depend on the minute a run starts."""
+    start = now - timedelta(days=days) - REACH
+    return start.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def recheck_due(state: dict, now: datetime, recheck: timedelta) -> bool:
     last = state.get("rechecked_at")
     return last is None or now - parse(last) >= recheck
@@ -124,20 +133,20 @@ def plan(
     if saved:
         return saved
     end = stamp(now)
-    span_start = stamp(now - timedelta(days=days) - REACH)
+    span = stamp(span_start(now, days))
     targets = per_listing(state.get("listing", NETWORK), campuses, full)
     if full:
         return [
-            *(SessionScan("full_open", span_start, end, c, started=end) for c in targets),
-            *(SessionScan("full_begun", span_start, end, c, started=end) for c in targets),
+            *(SessionScan("full_open", span, end, c, started=end) for c in targets),
+            *(SessionScan("full_begun", span, end, c, started=end) for c in targets),
         ]
     window_end = state.get("window_end")
     if window_end is None:  # the first run: every kept campus's span
-        return [SessionScan("catch_up", span_start, end, c, started=end) for c in targets]
+        return [SessionScan("catch_up", span, end, c, started=end) for c in targets]
     start, sweep = window_start(state, now, overlap, short)
     # campuses new to the kept ones: their span, as a first run reads it
     new = sorted(set(campuses) - set(state.get("covered", campuses)))
-    catch_ups = [SessionScan("catch_up", span_start, end, campuses=new, started=end)] if new else []
+    catch_ups = [SessionScan("catch_up", span, end, campuses=new, started=end)] if new else []
     if len(targets) > 1:
         catch_ups = per_campus(catch_ups, new)
     return [

@@ -10,7 +10,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 import dlt
@@ -29,7 +28,7 @@ from pipelines.config import (
 from pipelines.database import Database, DatabaseError, resolve_database
 from pipelines.dbt_runner import DbtResult, run_dbt
 from pipelines.intra.auth import InvalidCredentials
-from pipelines.intra.locations import REACH
+from pipelines.intra.locations import span_start
 from pipelines.intra.settings import LIVE_ENDPOINTS, LOCATIONS_DAYS, REFERENCE_ENDPOINTS
 from pipelines.run import ledger
 from pipelines.run.connect import Connection, connect_api
@@ -206,7 +205,7 @@ class Run:
             as_of = api.server_now()
             create_raw_indexes(database)  # what the erasure and dbt's incremental reads use
             kept_days = source_setting("locations_days", LOCATIONS_DAYS)
-            kept_since = as_of - timedelta(days=int(kept_days)) - REACH
+            kept_since = span_start(as_of, int(kept_days))
             erasure = erase_anonymized(database, as_of, kept_since)
             if erasure.changed:
                 say(

@@ -18,6 +18,7 @@ from pipelines.intra.locations import (
     SessionScan,
     plan,
     slim,
+    span_start,
     sync,
 )
 from pipelines.intra.overlap import ShortOverlap
@@ -171,13 +172,23 @@ def as_raw(served: dict) -> dict:
 
 def test_a_first_run_reads_the_sessions_begun_in_the_last_days_and_a_day_before() -> None:
     (scan,) = plan({}, NOW, OVERLAP, [1, 2], False, DAYS)
-    start = stamp(NOW - timedelta(days=DAYS) - REACH)
+    start = "2026-10-29T00:00:00Z"  # 30 days and REACH before NOW, from that day's start
+    assert timedelta(days=1) == REACH
     assert (scan.kind, scan.start, scan.end) == ("catch_up", start, stamp(NOW))
     assert scan.path() == "locations"
     assert scan.params([1, 2]) == {
         "range[begin_at]": f"{start},{stamp(NOW)}",
         "filter[campus_id]": "1,2",
     }
+
+
+def test_runs_of_the_same_day_read_the_same_span_from_its_utc_midnight() -> None:
+    morning, night = NOW.replace(hour=0, minute=0, second=1), NOW.replace(hour=23, minute=59)
+    midnight = datetime(2026, 10, 29, tzinfo=UTC)
+    assert span_start(morning, DAYS) == span_start(night, DAYS) == midnight
+    (early,) = plan({}, morning, OVERLAP, [1], True, DAYS)[1:]
+    (late,) = plan({}, night, OVERLAP, [1], True, DAYS)[1:]
+    assert early.kind == late.kind == "full_begun" and early.start == late.start
 
 
 def test_an_hourly_run_reads_both_windows_and_the_open_sessions_due_by_id() -> None:
