@@ -88,6 +88,7 @@ class Runner:
         every = self.tick_seconds
         argv = [sys.executable, "-m", "pipelines", "watch", "--data-dir", str(self.data_dir)]
         argv += ["--every", f"{every:g}", "--other-live-every", f"{5 * every:g}"]
+        argv += ["--quiet-every", f"{3 * every:g}"]
         argv += ["--reference-every", f"{120 * every:g}"]
         log = open(self.data_dir / "watch.log", "a")  # noqa: SIM115 (open for the watch's life)
         self.process = subprocess.Popen(

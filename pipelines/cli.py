@@ -122,6 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds between reads of each reference snapshot (21600: six hours)",
     )
     watch.add_argument(
+        "--quiet-every",
+        type=positive_seconds,
+        default=180.0,
+        help="seconds projects_users, cursus_users and locations wait between reads while "
+        "their last read found fewer than 10 changes a minute, as at night (180)",
+    )
+    watch.add_argument(
         "--summaries-every",
         type=positive_seconds,
         default=600.0,
@@ -228,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
                 ticks=args.ticks,
                 selective=not args.build_all,
                 summaries_every=args.summaries_every,
+                quiet_every=args.quiet_every,
             )
         )
     if args.command == "status":

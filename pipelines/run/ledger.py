@@ -168,3 +168,45 @@ def reads_ago(database: Database, horizon: float) -> dict[str, tuple]:
         rows = cursor.fetchall()
     connection.close()
     return {name: (good, tried) for name, good, tried in rows}
+
+
+def change_rates(database: Database, names: tuple[str, ...], horizon: float) -> dict[str, float]:
+    """Per resource of ``names``, the changes a minute its last good read found: the records
+    it loaded (read, and not unchanged) and deleted, over the minutes since the good read
+    before it, by the ledger's runs of the last ``horizon`` seconds; none before two reads."""
+    with database.connect() as connection, connection.cursor() as cursor:
+        if not _has_runs(cursor):
+            return {}
+        cursor.execute(
+            """
+            with good as (
+                select
+                    resource.key as name,
+                    run.started_at,
+                    (resource.value ->> 'read')::bigint
+                    - coalesce((resource.value ->> 'unchanged')::bigint, 0)
+                    + coalesce((resource.value ->> 'deleted')::bigint, 0) as changes,
+                    row_number() over (
+                        partition by resource.key order by run.started_at desc
+                    ) as newest
+                from elt.runs as run, jsonb_each(run.resources) as resource
+                where run.started_at > now() - make_interval(secs => %s)
+                  and resource.key = any(%s)
+                  and (
+                    resource.value ->> 'status' = 'ok'
+                    or resource.value ->> 'status' like 'ok;%%'
+                  )
+            )
+            select
+                last.name,
+                last.changes,
+                extract(epoch from last.started_at - before.started_at)
+            from good as last
+            inner join good as before on last.name = before.name and before.newest = 2
+            where last.newest = 1
+            """,
+            (horizon, list(names)),
+        )
+        rows = cursor.fetchall()
+    connection.close()
+    return {name: changes * 60 / max(float(seconds), 1.0) for name, changes, seconds in rows}

@@ -47,7 +47,7 @@ from pipelines.run.progress import ProgressHandler
 from pipelines.run.publish import discard_build, publish
 from pipelines.run.raw_indexes import create_raw_indexes
 from pipelines.run.run_lock import AlreadyRunning, RunLock
-from pipelines.run.selection import SUMMARIES, selection_flags, tables_loaded_since
+from pipelines.run.selection import kept_summaries, selection_flags, tables_loaded_since
 from pipelines.run.stages import StageClock
 
 
@@ -254,8 +254,8 @@ class Run:
     ) -> None:
         """``dbt build`` into the build schema, then the swap into ``marts`` if every
         error-severity test passed; otherwise the build is dropped and the marts stay.
-        ``erased``: the erasure rewrote rows in raw, whose users the summaries may name (they
-        are then built, due or not: a kept summary would keep the personal values)."""
+        ``erased``: the erasure rewrote rows in raw, whose users a summary may name (those
+        are then built, due or not: a kept one would keep the personal values)."""
         reports = connection.reports
         read_in_full = any(reports.get(r.name) and reports[r.name].read_in_full for r in results)
         full_refresh = read_in_full or self.options.full
@@ -275,13 +275,13 @@ class Run:
         changed = None if not since else tables_loaded_since(database, since)
         kept: tuple[str, ...] = ()
         if changed and not (full_refresh or missing or outcome.scrubbed):
-            kept = () if self.options.summaries_due or erased else SUMMARIES
-            flags += selection_flags(changed, summaries=not kept)
+            kept = kept_summaries(self.options.summaries_due, erased)
+            flags += selection_flags(changed, kept)
             say(f"dbt build: only what {', '.join(changed)} changed; the rest is as built")
             if kept:
                 say(
                     "dbt build: the summaries stay as published until due "
-                    f"(--summaries-every): {', '.join(SUMMARIES)}"
+                    f"(--summaries-every): {', '.join(kept)}"
                 )
         outcome.summaries_kept = bool(kept)
         say("dbt build: running (models and tests, into marts__build)")

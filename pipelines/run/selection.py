@@ -19,17 +19,19 @@ chain, and their data leaves every mart in that tick's build, a build of everyth
 ``stg_intra__users``, which also reads the run's time for them, needs no tag). When every row
 the erasure rewrote came with a load of this chain's since (a user anonymized long ago,
 loaded again), the selective build reads them as erased and the chain holds; the summaries
-are then built too, due or not. The history models read it only for the versions
-they record, which come from loads. A tick that loads nothing builds nothing: there the
-models that read the run's time keep the time of the last build.
+that name students (``NAMING_SUMMARIES``) are then built too, due or not. The history models
+read it only for the versions they record, which come from loads. A tick that loads
+nothing builds nothing: there the models that read the run's time keep the time of the last
+build.
 
 The summaries over every student (``SUMMARIES``) are most of a build's time at the network's
 size (the heatmap alone about 25 s of a 36 s tick), and nobody reads them by the minute: a
 selective build includes them only when the watch says they are due (``--summaries-every``).
 Otherwise they are left out, and the publish keeps the published ones in place
 (``publish.py``): the marts then hold summaries as of the last build that made them, which the
-ledger's ``dbt.summaries`` says ("built" or "kept"). Nothing reads them in the project, and
-the incremental ones catch up on every load since their own last one when next built.
+ledger's ``dbt.summaries`` says ("built", or "kept": some or all). Nothing reads them in the
+project, and the incremental ones catch up on every load since their own last one when next
+built.
 """
 
 from __future__ import annotations
@@ -80,20 +82,32 @@ SUMMARIES = (
     "project_stats",
     "student_progress",
 )
+# Of those, the ones that hold a personal value (a login): a tick whose erasure rewrote rows
+# builds them, due or not, so that none keeps an erased value; the others count students
+# and keep nothing of one.
+NAMING_SUMMARIES = ("student_progress",)
 
 
-def selection_flags(tables: list[str], summaries: bool = True) -> list[str]:
+def kept_summaries(due: bool, erased: bool) -> tuple[str, ...]:
+    """The summaries a selective build leaves as published: none when they are due; when
+    the erasure rewrote rows, all but those that name a student."""
+    if due:
+        return ()
+    return tuple(s for s in SUMMARIES if not (erased and s in NAMING_SUMMARIES))
+
+
+def selection_flags(tables: list[str], kept: tuple[str, ...] = ()) -> list[str]:
     """dbt's selection of the nodes downstream of ``tables`` and of the models that read the
     run's time (tests included), but the staging views: a view holds no data, and the chain's
     parse created them (re-creating them cost about half a second a tick); their tests still
     run. Only views of staging: a view that reads the run's time has it written into its SQL
     (``int_locations__countable``), and staging's one such view, ``stg_intra__users``, only
-    for the erasure, which makes the tick a build of everything. Without ``summaries``,
-    the ``SUMMARIES`` and their tests are left out too."""
+    for the erasure, which makes the tick a build of everything. The ``kept`` models (of
+    ``SUMMARIES``) and their tests are left out too."""
     return [
         *("--select", *(f"source:intra.{table}+" for table in tables), READS_RUN_TIME),
         *("--exclude", f"config.materialized:view,path:{STAGING}"),
-        *(() if summaries else SUMMARIES),
+        *kept,
     ]
 
 

@@ -6,9 +6,15 @@ differences that make a tick every minute affordable:
 - the API client is checked once and kept: its token and rate limiter serve every tick, so a
   tick spends no call on a token or a check;
 - only what is due is read: the live resources people watch by the minute (marks and
-  registrations, levels, who is on campus) every tick, the other live ones when their last
-  good read is older than ``--other-live-every``, the reference snapshots when older than
-  ``--reference-every`` (the ledger's ``reasons`` says why each resource was read);
+  registrations, levels, who is on campus) every tick while they change by the minute, the
+  other live ones when their last good read is older than ``--other-live-every``, the
+  reference snapshots when older than ``--reference-every`` (the ledger's ``reasons`` says
+  why each resource was read);
+- a resource read every tick whose last read found fewer than ``BUSY_CHANGES_PER_MINUTE``
+  changes a minute (the network at night) waits until its last good read is
+  ``--quiet-every`` old: a read costs a call whether it finds one change or ninety, so at
+  night most of the quota went on reads that found a change or two. The first busy read
+  makes it due every tick again;
 - the windows reach back a short overlap, and the whole one only every
   ``--other-live-every`` (``intra/overlap.py``): a change is read about once, not five times;
 - a tick that loaded nothing (and leaves nothing unpublished) runs no dbt; one that did
@@ -52,6 +58,11 @@ from pipelines.run.selection import BuildChain
 # Read every tick: registrations and marks, levels, sessions (and the students, and their
 # campus, the listings missed, which costs no call when there are none).
 EVERY_TICK = ("projects_users", "cursus_users", "locations", "users_by_id", "campus_users_by_id")
+# Of those, the ones that wait up to --quiet-every while they change slowly (the other two
+# cost no call when there is nothing to read), and how slowly: the network's peak changes
+# 36-68 students a minute, its night about 5 (docs/performance.md).
+QUIET_WHEN_CALM = ("projects_users", "cursus_users", "locations")
+BUSY_CHANGES_PER_MINUTE = 10.0
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,7 @@ class WatchOptions:
     ticks: int | None = None  # end after this many ticks (None: until SIGTERM)
     selective: bool = True  # build only what a tick's loads change (run/selection.py)
     summaries_every: float = 600.0  # seconds between builds of selection.SUMMARIES
+    quiet_every: float = 180.0  # seconds a QUIET_WHEN_CALM resource waits while it is calm
 
 
 def watch_locked(options: WatchOptions) -> ExitCode:
@@ -113,8 +125,10 @@ class Watch:
             print_report(outcome)
             return ExitCode.OK if self.stop.is_set() else outcome.code
         say(
-            f"watch: a tick every {self.options.every:g} s ({', '.join(EVERY_TICK)}), the "
-            f"other live resources every {self.options.other_live_every:g} s, reference "
+            f"watch: a tick every {self.options.every:g} s ({', '.join(EVERY_TICK)}; the "
+            f"first three every {self.options.quiet_every:g} s while under "
+            f"{BUSY_CHANGES_PER_MINUTE:g} changes a minute), the other live resources every "
+            f"{self.options.other_live_every:g} s, reference "
             f"snapshots every {self.options.reference_every:g} s, the summaries built every "
             f"{self.options.summaries_every:g} s; SIGTERM ends it"
         )
@@ -209,11 +223,22 @@ class Watch:
         ``--other-live-every`` (a snapshot refused as too small would be read every tick)."""
         horizon = 2 * max(self.options.reference_every, self.options.other_live_every)
         reads = ledger.reads_ago(database, horizon)
+        return self.due_after(reads, ledger.change_rates(database, QUIET_WHEN_CALM, horizon))
+
+    def due_after(self, reads: dict[str, tuple], rates: dict[str, float]) -> dict[str, str]:
+        """``due`` given, per resource, how long ago it was last read well and last tried
+        (``ledger.reads_ago``), and the changes a minute its last good read found
+        (``ledger.change_rates``)."""
+        quiet = timedelta(seconds=self.options.quiet_every - self.options.every / 2)
         retry_after = timedelta(seconds=self.options.other_live_every)
         due = {}
         for name in self.options.resources:
             if name in EVERY_TICK:
-                due[name] = "live: every tick"
+                rate, (good, _) = rates.get(name), reads.get(name, (None, None))
+                if rate is None or rate >= BUSY_CHANGES_PER_MINUTE:
+                    due[name] = "live: every tick"
+                elif good is None or good >= quiet:
+                    due[name] = f"live: calm ({rate:.1f} changes a minute): every --quiet-every"
                 continue
             kind = "reference" if name in REFERENCE_ENDPOINTS else "live"
             every = self.options.reference_every if kind == "reference" else None

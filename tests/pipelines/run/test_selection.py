@@ -17,7 +17,14 @@ from intra_simulator.control import SimulatorProcess
 from pipelines.config import MARTS
 from pipelines.dbt_runner import run_dbt
 from pipelines.intra.settings import DEFAULT_CURSUS_ID
-from pipelines.run.selection import READS_RUN_TIME, BuildChain
+from pipelines.run.privacy import PREVIOUS_MARTS_ERASURE
+from pipelines.run.selection import (
+    NAMING_SUMMARIES,
+    READS_RUN_TIME,
+    SUMMARIES,
+    BuildChain,
+    kept_summaries,
+)
 from tests.pipelines.run.test_watch import finished_ticks, wait_for, watching
 
 pytestmark = pytest.mark.integration
@@ -47,6 +54,15 @@ def test_a_selective_build_needs_two_clean_publishes_of_the_same_parse() -> None
     assert chain.since(2) is None, "a build that may mix two parses is no start"
     chain.record(2, 2, "load-9", scrubbed=False)
     assert chain.since(2) == "load-8"
+
+
+def test_an_erasure_builds_the_summaries_that_name_a_student_and_keeps_the_others() -> None:
+    assert kept_summaries(due=True, erased=True) == kept_summaries(due=True, erased=False) == ()
+    assert kept_summaries(due=False, erased=False) == SUMMARIES
+    kept = kept_summaries(due=False, erased=True)
+    assert set(kept) == set(SUMMARIES) - {"student_progress"}
+    # the summaries that hold a personal value are those the erasure scrubs in a build schema
+    assert set(NAMING_SUMMARIES) == set(SUMMARIES) & set(PREVIOUS_MARTS_ERASURE)
 
 
 def test_every_model_that_reads_the_run_time_is_in_every_selective_build(dbt_parsed) -> None:

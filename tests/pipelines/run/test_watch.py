@@ -63,8 +63,10 @@ def test_ticks_read_what_is_due_build_after_loads_only_and_sigterm_ends_the_watc
     with SimulatorProcess("tiny", 42, "--per-second", "20") as sim:
         elt = make_elt(sim)
         log = tmp_path / "watch.out"
-        # other live resources every 30 s: a tick takes seconds, over 10 on 2 busy cores
-        with watching(elt, log, "--every", "1", "--other-live-every", "30") as watch:
+        # other live resources every 30 s: a tick takes seconds, over 10 on 2 busy cores; the
+        # calm ones every tick still (their wait is test_watch_cadence's)
+        options = ("--every", "1", "--other-live-every", "30", "--quiet-every", "1")
+        with watching(elt, log, *options) as watch:
             # quiet ticks, until the other live resources come due again
             wait_for(lambda: any("users" in t[3] for t in finished_ticks(elt)[1:]), watch)
             busy = elt.run("--skip-dbt", "--resources", "cursus")
