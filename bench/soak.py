@@ -47,8 +47,12 @@ LIFTED = {"per_second": 1_000_000, "per_hour": 1_000_000_000}
 REAL_LIMITS = {"per_second": 2, "per_hour": 1200}
 TWIN = ("clean-twin", "twin-secret")
 # Columns that say when or through which run a row was recorded: they differ between two
-# runners that saw the same changes at different moments.
+# runners that saw the same changes at different moments. A version's api_changed_at is the
+# row's updated_at when the runner read it: a row updated twice between two reads of one
+# runner, the second time without a change the history keeps, has its version dated by the
+# second update there and by the first in a runner that read in between.
 WHEN_RECORDED = {
+    "api_changed_at",
     "event_id",
     "recorded_at",
     "occurred_at",

@@ -124,9 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument(
         "--quiet-every",
         type=positive_seconds,
-        default=180.0,
+        default=300.0,
         help="seconds projects_users, cursus_users and locations wait between reads while "
-        "their last read found fewer than 10 changes a minute, as at night (180)",
+        "their last read found fewer than 10 changes a minute, as at night (300)",
     )
     watch.add_argument(
         "--summaries-every",

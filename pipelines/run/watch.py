@@ -76,7 +76,7 @@ class WatchOptions:
     ticks: int | None = None  # end after this many ticks (None: until SIGTERM)
     selective: bool = True  # build only what a tick's loads change (run/selection.py)
     summaries_every: float = 600.0  # seconds between builds of selection.SUMMARIES
-    quiet_every: float = 180.0  # seconds a QUIET_WHEN_CALM resource waits while it is calm
+    quiet_every: float = 300.0  # seconds a QUIET_WHEN_CALM resource waits while it is calm
 
 
 def watch_locked(options: WatchOptions) -> ExitCode:
