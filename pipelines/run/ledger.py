@@ -95,13 +95,25 @@ def shown_status(status: str, pid: int | None, lock_holder: dict | None) -> str:
     return status
 
 
+# Of one resource's entry in ``elt.runs.resources`` (``resource.value``): whether it was read
+# well (``ok``, or ``ok;`` with a note such as the per-campus listing), and the records it
+# changed in raw (loaded, that is read and not unchanged, or deleted). Doubled percent signs:
+# the queries take parameters.
+GOOD_READ = "(resource.value ->> 'status' = 'ok' or resource.value ->> 'status' like 'ok;%%')"
+CHANGES = (
+    "(coalesce((resource.value ->> 'read')::bigint, 0)"
+    " - coalesce((resource.value ->> 'unchanged')::bigint, 0)"
+    " + coalesce((resource.value ->> 'deleted')::bigint, 0))"
+)
+
+
 def unpublished_loads(database: Database, current_run_id: int) -> bool:
     """Whether a run since the last publish loaded rows the marts do not hold yet: it loaded
     (read, and not unchanged) or deleted records and its build failed, or it was killed or
     failed before recording what it read (what it loaded is unknown)."""
     with database.connect() as connection, connection.cursor() as cursor:
         cursor.execute(
-            """
+            f"""
             select exists (
                 select 1 from elt.runs as run
                 where run.run_id > coalesce(
@@ -112,9 +124,7 @@ def unpublished_loads(database: Database, current_run_id: int) -> bool:
                     or run.resources is null
                     or exists (
                         select 1 from jsonb_each(run.resources) as resource
-                        where (resource.value ->> 'read')::bigint
-                              > coalesce((resource.value ->> 'unchanged')::bigint, 0)
-                           or coalesce((resource.value ->> 'deleted')::bigint, 0) > 0
+                        where {CHANGES} > 0
                     )
                   )
             )
@@ -151,13 +161,10 @@ def reads_ago(database: Database, horizon: float) -> dict[str, tuple]:
         if not _has_runs(cursor):
             return {}
         cursor.execute(
-            """
+            f"""
             select
                 resource.key,
-                now() - max(run.started_at) filter (
-                    where resource.value ->> 'status' = 'ok'
-                    or resource.value ->> 'status' like 'ok;%%'
-                ),
+                now() - max(run.started_at) filter (where {GOOD_READ}),
                 now() - max(run.started_at)
             from elt.runs as run, jsonb_each(run.resources) as resource
             where run.started_at > now() - make_interval(secs => %s)
@@ -178,24 +185,19 @@ def change_rates(database: Database, names: tuple[str, ...], horizon: float) -> 
         if not _has_runs(cursor):
             return {}
         cursor.execute(
-            """
+            f"""
             with good as (
                 select
                     resource.key as name,
                     run.started_at,
-                    (resource.value ->> 'read')::bigint
-                    - coalesce((resource.value ->> 'unchanged')::bigint, 0)
-                    + coalesce((resource.value ->> 'deleted')::bigint, 0) as changes,
+                    {CHANGES} as changes,
                     row_number() over (
                         partition by resource.key order by run.started_at desc
                     ) as newest
                 from elt.runs as run, jsonb_each(run.resources) as resource
                 where run.started_at > now() - make_interval(secs => %s)
                   and resource.key = any(%s)
-                  and (
-                    resource.value ->> 'status' = 'ok'
-                    or resource.value ->> 'status' like 'ok;%%'
-                  )
+                  and {GOOD_READ}
             )
             select
                 last.name,

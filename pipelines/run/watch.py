@@ -125,11 +125,11 @@ class Watch:
             print_report(outcome)
             return ExitCode.OK if self.stop.is_set() else outcome.code
         say(
-            f"watch: a tick every {self.options.every:g} s ({', '.join(EVERY_TICK)}; the "
-            f"first three every {self.options.quiet_every:g} s while under "
+            f"watch: a tick every {self.options.every:g} s ({', '.join(EVERY_TICK)}; "
+            f"{', '.join(QUIET_WHEN_CALM)} every {self.options.quiet_every:g} s while under "
             f"{BUSY_CHANGES_PER_MINUTE:g} changes a minute), the other live resources every "
-            f"{self.options.other_live_every:g} s, reference "
-            f"snapshots every {self.options.reference_every:g} s, the summaries built every "
+            f"{self.options.other_live_every:g} s, reference snapshots every "
+            f"{self.options.reference_every:g} s, the summaries built every "
             f"{self.options.summaries_every:g} s; SIGTERM ends it"
         )
         ticks = 0
@@ -234,7 +234,8 @@ class Watch:
         due = {}
         for name in self.options.resources:
             if name in EVERY_TICK:
-                rate, (good, _) = rates.get(name), reads.get(name, (None, None))
+                rate = rates.get(name) if name in QUIET_WHEN_CALM else None
+                good = reads.get(name, (None, None))[0]
                 if rate is None or rate >= BUSY_CHANGES_PER_MINUTE:
                     due[name] = "live: every tick"
                 elif good is None or good >= quiet:
